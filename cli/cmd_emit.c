@@ -1,0 +1,11 @@
+/* cmd_emit.c - placeholder until this subcommand lands. */
+#include "config.h"
+
+#include "cli.h"
+
+int cmd_emit(int argc, char **argv)
+{
+    (void)argc;
+    cli_errorf("%s: not implemented yet", argv[0]);
+    return EXIT_FAIL;
+}

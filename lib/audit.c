@@ -1,0 +1,2 @@
+/* audit.c - under construction. */
+#include "config.h"

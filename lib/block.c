@@ -1,0 +1,2 @@
+/* block.c - under construction. */
+#include "config.h"

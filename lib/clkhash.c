@@ -1,0 +1,2 @@
+/* clkhash.c - under construction. */
+#include "config.h"

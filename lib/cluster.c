@@ -1,0 +1,2 @@
+/* cluster.c - under construction. */
+#include "config.h"

@@ -1,0 +1,2 @@
+/* compare.c - under construction. */
+#include "config.h"

@@ -1,0 +1,2 @@
+/* csv.c - under construction. */
+#include "config.h"

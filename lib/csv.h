@@ -1,0 +1,5 @@
+/* csv.h - private. */
+#ifndef BL_CSV_H
+#define BL_CSV_H
+#include "bloomlink.h"
+#endif

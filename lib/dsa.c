@@ -1,0 +1,2 @@
+/* dsa.c - under construction. */
+#include "config.h"

@@ -1,0 +1,2 @@
+/* emit.c - under construction. */
+#include "config.h"

@@ -1,0 +1,2 @@
+/* encfile.c - under construction. */
+#include "config.h"

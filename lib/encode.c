@@ -1,0 +1,2 @@
+/* encode.c - under construction. */
+#include "config.h"

@@ -1,0 +1,2 @@
+/* filter_avx2.c */
+#include "config.h"

@@ -1,0 +1,2 @@
+/* filter_avx512.c */
+#include "config.h"

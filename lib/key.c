@@ -1,0 +1,2 @@
+/* key.c - under construction. */
+#include "config.h"

@@ -1,0 +1,2 @@
+/* linkmap.c - under construction. */
+#include "config.h"

@@ -1,0 +1,2 @@
+/* match.c - under construction. */
+#include "config.h"

@@ -1,0 +1,2 @@
+/* model.c - under construction. */
+#include "config.h"

@@ -1,0 +1,5 @@
+/* model.h - private. */
+#ifndef BL_MODEL_H
+#define BL_MODEL_H
+#include "bloomlink.h"
+#endif

@@ -1,0 +1,2 @@
+/* normalise.c - under construction. */
+#include "config.h"

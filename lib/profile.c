@@ -1,0 +1,2 @@
+/* profile.c - under construction. */
+#include "config.h"

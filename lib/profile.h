@@ -1,0 +1,5 @@
+/* profile.h - private. */
+#ifndef BL_PROFILE_H
+#define BL_PROFILE_H
+#include "bloomlink.h"
+#endif

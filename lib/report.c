@@ -1,0 +1,2 @@
+/* report.c - under construction. */
+#include "config.h"

@@ -1,0 +1,2 @@
+/* schema.c - under construction. */
+#include "config.h"

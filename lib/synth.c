@@ -1,0 +1,2 @@
+/* synth.c - under construction. */
+#include "config.h"

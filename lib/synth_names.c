@@ -1,0 +1,2 @@
+/* synth_names.c - under construction. */
+#include "config.h"

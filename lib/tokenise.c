@@ -1,0 +1,2 @@
+/* tokenise.c - under construction. */
+#include "config.h"

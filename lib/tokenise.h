@@ -1,0 +1,5 @@
+/* tokenise.h - private. */
+#ifndef BL_TOKENISE_H
+#define BL_TOKENISE_H
+#include "bloomlink.h"
+#endif
