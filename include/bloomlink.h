@@ -357,6 +357,37 @@ BL_EXPORT BL_RESULT bl_status bl_encfile_next(bl_encfile_reader *r, const bl_rec
                                               bl_error *err);
 BL_EXPORT void bl_encfile_close(bl_encfile_reader *r);
 
+/** Layout of the records a writer will hold (all arrays borrowed for the call). */
+typedef struct bl_encfile_layout {
+    size_t field_count;                  /* at most 32 */
+    const char *const *field_names;
+    const uint32_t *field_bits;          /* each a multiple of 64 */
+    const uint8_t *field_types;          /* bl_field_type values */
+    size_t clk_bits;                     /* multiple of 64; may be 0 */
+    size_t blocking_key_count;
+    const char *const *blocking_key_names;
+} bl_encfile_layout;
+
+typedef struct bl_encfile_writer bl_encfile_writer;
+
+/**
+ * Start an encoding file at path (written to a temp file, renamed on close).
+ * Fingerprints are hex strings (may be "" when not applicable, e.g. imported
+ * CLKs).  *out owned: finish with bl_encfile_writer_close or _abort.
+ */
+BL_EXPORT BL_RESULT bl_status bl_encfile_writer_open(const char *path, const char *source,
+                                                     const char *schema_fingerprint,
+                                                     const char *key_fingerprint,
+                                                     const bl_encfile_layout *layout,
+                                                     bl_encfile_writer **out, bl_error *err);
+/** Append one record (copied). */
+BL_EXPORT BL_RESULT bl_status bl_encfile_writer_add(bl_encfile_writer *w, const bl_record_view *rec,
+                                                    bl_error *err);
+/** Write the trailer, fsync and rename into place; frees w in every case. */
+BL_EXPORT BL_RESULT bl_status bl_encfile_writer_close(bl_encfile_writer *w, bl_error *err);
+/** Discard the partial file and free w (NULL is a no-op). */
+BL_EXPORT void bl_encfile_writer_abort(bl_encfile_writer *w);
+
 /* ---------------------------------------------------- filters and Dice */
 
 /**
