@@ -28,6 +28,9 @@ int cmd_evaluate(int argc, char **argv);
 int cmd_dsa(int argc, char **argv);          /* dsa keygen|sign|verify */
 int cmd_emit(int argc, char **argv);
 int cmd_audit(int argc, char **argv);        /* audit verify|show */
+int cmd_optout(int argc, char **argv);       /* holder: opt-out NHS numbers -> record tokens */
+/* `bloomlink inspect` on a model JSON file (json: machine-readable output). */
+int inspect_model(const char *path, int json);
 
 /* Print "bloomlink: <formatted error>" to stderr and return EXIT_FAIL. */
 int cli_fail(const bl_error *err);

@@ -25,6 +25,7 @@ static const struct {
     {"export-clks", cmd_export_clks, "convert a .ble file's CLKs into anonlink JSON"},
     {"clk-match", cmd_clk_match, "anonlink-style CLK matching (Dice threshold + greedy solving)"},
     {"dsa", cmd_dsa, "data-sharing agreements: keygen, sign, verify"},
+    {"optout", cmd_optout, "holder: turn national data opt-out NHS numbers into record tokens"},
     {"emit", cmd_emit, "write the pseudonymised longitudinal dataset under a signed DSA"},
     {"audit", cmd_audit, "verify the hash-chained audit log"},
     {"bench", cmd_bench, "benchmarks: encode, dice"},
