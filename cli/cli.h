@@ -12,6 +12,7 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 int cmd_keygen(int argc, char **argv);
 int cmd_encode(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
+int cmd_schema(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_bench(int argc, char **argv);

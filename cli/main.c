@@ -12,6 +12,7 @@ static const struct {
     const char *help;
 } commands[] = {
     {"keygen", cmd_keygen, "write a new random linkage key to an owner-only file"},
+    {"schema", cmd_schema, "print the default linkage schema, or check one"},
     {"encode", cmd_encode, "encode a holder's extract into a .ble file and a content file"},
     {"inspect", cmd_inspect, "show what a .ble, schema or model file holds (nothing secret)"},
     {"synth", cmd_synth, "write synthetic GP, social care, housing and education extracts"},

@@ -1,2 +1,859 @@
-/* encode.c - under construction. */
+/* encode.c - normalise, tokenise and hash a holder's records into field
+   filters, a CLK, keyed blocking keys and a record token. */
 #include "config.h"
+
+/* The per-token PRF is HMAC-SHA256 with the key's inner and outer states
+   computed once per sub-key, which needs the low-level SHA-256 calls; they
+   are deprecated in OpenSSL 3 but remain the only way to reuse a midstate
+   without an allocation per token. */
+#define OPENSSL_SUPPRESS_DEPRECATED 1
+
+#include "encode.h"
+
+#include <errno.h>
+#include <openssl/sha.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "csv.h"
+#include "encfile.h"
+#include "error.h"
+#include "filter.h"
+#include "io.h"
+#include "key.h"
+#include "normalise.h"
+#include "profile.h"
+#include "tokenise.h"
+
+typedef struct prf_state {
+    SHA256_CTX inner, outer;
+} prf_state;
+
+/* Direct-mapped cache of PRF outputs.  Names repeat heavily within a salt
+   cohort, so most tokens are seen before; the cache holds key-derived bits,
+   so it is wiped with the encoder. */
+#define CACHE_SLOTS (1u << 15)
+#define CACHE_MSG 46
+typedef struct cache_slot {
+    uint8_t len; /* 0: empty */
+    uint8_t msg[CACHE_MSG + 1];
+    uint8_t mac[32];
+} cache_slot;
+
+struct bl_encoder {
+    const bl_schema *schema;
+    const bl_profile *profile;
+    prf_state field_prf[BL_MAX_FIELDS];
+    prf_state clk_prf;
+    prf_state key_prf[BL_MAX_BLOCKING_KEYS];
+    prf_state token_prf;
+    char key_fingerprint[BL_FINGERPRINT_HEX + 1];
+    long today;
+    uint64_t inject_enospc;
+    cache_slot *cache;
+    bl_record_buf rec;
+    /* column index of each schema field / full name / id / content in the
+       current CSV header; -1 when absent */
+    int col_field[BL_MAX_FIELDS];
+    int col_full, col_id;
+    int *col_content;
+};
+
+/* ------------------------------------------------------------ PRF */
+
+static bl_status prf_init(prf_state *st, const uint8_t key[32])
+{
+    uint8_t pad[64];
+    memset(pad, 0x36, sizeof pad);
+    for (int i = 0; i < 32; i++)
+        pad[i] ^= key[i];
+    SHA256_Init(&st->inner);
+    SHA256_Update(&st->inner, pad, sizeof pad);
+    memset(pad, 0x5c, sizeof pad);
+    for (int i = 0; i < 32; i++)
+        pad[i] ^= key[i];
+    SHA256_Init(&st->outer);
+    SHA256_Update(&st->outer, pad, sizeof pad);
+    bl_wipe(pad, sizeof pad);
+    return BL_OK;
+}
+
+static void prf(const prf_state *st, const void *msg, size_t len, uint8_t out[32])
+{
+    SHA256_CTX c = st->inner;
+    uint8_t h[32];
+    SHA256_Update(&c, msg, len);
+    SHA256_Final(h, &c);
+    c = st->outer;
+    SHA256_Update(&c, h, sizeof h);
+    SHA256_Final(out, &c);
+    bl_wipe(&c, sizeof c);
+}
+
+static uint64_t fnv1a(const uint8_t *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 1099511628211ull;
+    return h;
+}
+
+/* PRF output for msg, via the cache.  `tag` separates PRFs in the cache. */
+static void prf_cached(bl_encoder *enc, const prf_state *st, uint8_t tag, const uint8_t *msg,
+                       size_t len, uint8_t out[32])
+{
+    if (len + 1 > CACHE_MSG) {
+        prf(st, msg, len, out);
+        return;
+    }
+    uint8_t key[CACHE_MSG + 1];
+    key[0] = tag;
+    memcpy(key + 1, msg, len);
+    cache_slot *s = &enc->cache[fnv1a(key, len + 1) & (CACHE_SLOTS - 1)];
+    if (s->len == len + 1 && !memcmp(s->msg, key, len + 1)) {
+        memcpy(out, s->mac, 32);
+        return;
+    }
+    prf(st, msg, len, out);
+    s->len = (uint8_t)(len + 1);
+    memcpy(s->msg, key, len + 1);
+    memcpy(s->mac, out, 32);
+}
+
+/* Bit positions from PRF output: 16-bit chunks scaled to [0, bits) by
+   multiply-shift (exact for powers of two up to 65536, negligible bias
+   otherwise).  Positions beyond 16 come from further PRF blocks (counter). */
+static void set_bits(uint64_t *filter, uint32_t bits, const uint8_t *mac, uint32_t first,
+                     uint32_t count)
+{
+    for (uint32_t i = first; i < first + count; i++) {
+        uint32_t chunk = (uint32_t)mac[2 * i] | (uint32_t)mac[2 * i + 1] << 8;
+        uint32_t pos = (uint32_t)(((uint64_t)chunk * bits) >> 16);
+        filter[pos >> 6] |= 1ull << (pos & 63);
+    }
+}
+
+/* Hash a token into `count` positions of a filter, starting at position index
+   `first` of the PRF stream for msg (so one stream can feed field filter and
+   CLK with disjoint positions). */
+static void hash_token(bl_encoder *enc, const prf_state *st, uint8_t tag, uint8_t *msg, size_t len,
+                       uint64_t *filter, uint32_t bits, uint32_t first, uint32_t count)
+{
+    uint8_t mac[32];
+    uint32_t block = UINT32_MAX;
+    for (uint32_t i = first; i < first + count; i++) {
+        uint32_t b = i / 16;
+        if (b != block) {
+            /* Block 0 is PRF(msg); block b > 0 is PRF(msg ‖ b). */
+            if (b == 0) {
+                prf_cached(enc, st, tag, msg, len, mac);
+            } else {
+                msg[len] = (uint8_t)b;
+                prf_cached(enc, st, tag, msg, len + 1, mac);
+            }
+            block = b;
+        }
+        set_bits(filter, bits, mac, i % 16, 1);
+    }
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+void bl_schema_layout_of(const bl_schema *schema, bl_schema_layout *out)
+{
+    memset(out, 0, sizeof *out);
+    for (int i = 0; i < schema->nfields; i++) {
+        out->field_names[i] = schema->fields[i].name;
+        out->field_bits[i] = schema->fields[i].bits;
+        out->field_types[i] = (uint8_t)schema->fields[i].type;
+    }
+    for (int i = 0; i < schema->nkeys; i++)
+        out->key_names[i] = schema->keys[i].name;
+    out->layout.field_count = (size_t)schema->nfields;
+    out->layout.field_names = out->field_names;
+    out->layout.field_bits = out->field_bits;
+    out->layout.field_types = out->field_types;
+    out->layout.clk_bits = schema->clk_bits;
+    out->layout.blocking_key_count = (size_t)schema->nkeys;
+    out->layout.blocking_key_names = out->key_names;
+}
+
+void bl_encoder_free(bl_encoder *enc)
+{
+    if (!enc)
+        return;
+    if (enc->cache) {
+        bl_wipe(enc->cache, CACHE_SLOTS * sizeof *enc->cache);
+        free(enc->cache);
+    }
+    free(enc->rec.words);
+    free(enc->col_content);
+    bl_wipe(enc, sizeof *enc);
+    free(enc);
+    bl_handle_destroyed();
+}
+
+static bl_status derive_prf(const bl_key *key, const char *purpose, const char *detail,
+                            prf_state *st, bl_error *err)
+{
+    uint8_t sub[32];
+    bl_status s = bl_key_derive(key, purpose, detail, sub, sizeof sub, err);
+    if (s == BL_OK)
+        s = prf_init(st, sub);
+    bl_wipe(sub, sizeof sub);
+    return s;
+}
+
+bl_status bl_encoder_new(const bl_schema *schema, const bl_profile *profile, const bl_key *key,
+                         bl_encoder **out, bl_error *err)
+{
+    *out = NULL;
+    if (!schema || !profile || !key)
+        return bl_fail(err, BL_EMISUSE, "encoder needs a schema, a profile and a key");
+    if (strcmp(profile->schema_fingerprint, schema->fingerprint))
+        return bl_fail(err, BL_EMISMATCH, "the profile was parsed against a different schema");
+    bl_encoder *enc = calloc(1, sizeof *enc);
+    if (!enc)
+        return bl_fail(err, BL_ENOMEM, "out of memory");
+    bl_handle_created();
+    enc->schema = schema;
+    enc->profile = profile;
+    enc->today = bl_today_yyyymmdd();
+    enc->cache = calloc(CACHE_SLOTS, sizeof *enc->cache);
+    size_t words = schema->clk_bits / 64;
+    for (int i = 0; i < schema->nfields; i++)
+        words += schema->fields[i].bits / 64;
+    enc->rec.nwords = words;
+    enc->rec.words = aligned_alloc(64, ((words * 8 + 63) / 64) * 64);
+    enc->col_content = calloc((size_t)profile->ncontent + 1, sizeof *enc->col_content);
+    if (!enc->cache || !enc->rec.words || !enc->col_content) {
+        bl_encoder_free(enc);
+        return bl_fail(err, BL_ENOMEM, "out of memory");
+    }
+    bl_status st = BL_OK;
+    for (int i = 0; i < schema->nfields && st == BL_OK; i++)
+        st = derive_prf(key, "field", schema->fields[i].name, &enc->field_prf[i], err);
+    for (int i = 0; i < schema->nkeys && st == BL_OK; i++)
+        st = derive_prf(key, "block", schema->keys[i].name, &enc->key_prf[i], err);
+    if (st == BL_OK)
+        st = derive_prf(key, "clk", NULL, &enc->clk_prf, err);
+    if (st == BL_OK)
+        st = derive_prf(key, "token", NULL, &enc->token_prf, err);
+    if (st == BL_OK)
+        st = bl_key_fingerprint(key, enc->key_fingerprint, err);
+    if (st != BL_OK) {
+        bl_encoder_free(enc);
+        return st;
+    }
+    /* Views into the record buffer are fixed once. */
+    size_t off = 0;
+    for (int i = 0; i < schema->nfields; i++) {
+        enc->rec.field_ptrs[i] = enc->rec.words + off;
+        off += schema->fields[i].bits / 64;
+    }
+    enc->rec.view.token = enc->rec.token;
+    enc->rec.view.fields = enc->rec.field_ptrs;
+    enc->rec.view.clk = enc->rec.words + off;
+    enc->rec.view.blocking_keys = enc->rec.keys;
+    *out = enc;
+    return BL_OK;
+}
+
+void bl_encoder_inject_enospc(bl_encoder *enc, uint64_t bytes) { enc->inject_enospc = bytes; }
+void bl_encoder_set_today(bl_encoder *enc, long yyyymmdd) { enc->today = yyyymmdd; }
+
+static void token_of(const bl_encoder *enc, const char *record_id, uint8_t out[BL_TOKEN_BYTES])
+{
+    /* source ‖ 0 ‖ record id: the same local id in two sources gives two
+       unrelated tokens. */
+    size_t sl = strlen(enc->profile->source), rl = strlen(record_id);
+    uint8_t stackbuf[256];
+    uint8_t *msg = sl + rl + 1 <= sizeof stackbuf ? stackbuf : malloc(sl + rl + 1);
+    uint8_t mac[32];
+    if (!msg) { /* an absurdly long id and no memory: hash the parts in sequence */
+        SHA256_CTX c = enc->token_prf.inner;
+        uint8_t h[32], z = 0;
+        SHA256_Update(&c, enc->profile->source, sl);
+        SHA256_Update(&c, &z, 1);
+        SHA256_Update(&c, record_id, rl);
+        SHA256_Final(h, &c);
+        c = enc->token_prf.outer;
+        SHA256_Update(&c, h, 32);
+        SHA256_Final(mac, &c);
+    } else {
+        memcpy(msg, enc->profile->source, sl);
+        msg[sl] = 0;
+        memcpy(msg + sl + 1, record_id, rl);
+        prf(&enc->token_prf, msg, sl + rl + 1, mac);
+        if (msg != stackbuf)
+            free(msg);
+    }
+    memcpy(out, mac, BL_TOKEN_BYTES);
+    bl_wipe(mac, sizeof mac);
+}
+
+bl_status bl_encoder_record_token(const bl_encoder *enc, const char *record_id, char *hex33,
+                                  bl_error *err)
+{
+    if (!enc || !record_id || !*record_id)
+        return bl_fail(err, BL_EMISUSE, "record token needs an encoder and a non-empty record id");
+    uint8_t tok[BL_TOKEN_BYTES];
+    token_of(enc, record_id, tok);
+    bl_hex(tok, sizeof tok, hex33);
+    return BL_OK;
+}
+
+/* ------------------------------------------------------------ one record */
+
+#define VALUE_SIZE 256
+
+typedef struct norm_values {
+    char v[BL_MAX_FIELDS][VALUE_SIZE]; /* "" = missing */
+} norm_values;
+
+/* Normalise raw[i] (NULL/"" = missing) for every schema field; invalid values
+   are counted and become missing.  Errors in err are only for real failures
+   (memory, misuse), never for a bad value. */
+static bl_status normalise_all(bl_encoder *enc, const char *const *raw, norm_values *nv,
+                               bl_encode_stats *stats, bl_error *err)
+{
+    const bl_schema *s = enc->schema;
+    for (int i = 0; i < s->nfields; i++) {
+        char *out = nv->v[i];
+        out[0] = '\0';
+        const char *in = raw[i];
+        if (!in || !*in)
+            continue;
+        bl_error local;
+        bl_error_clear(&local);
+        bl_status st = BL_OK;
+        int future = 0;
+        const bl_profile_column *pc = &enc->profile->fields[i];
+        switch (s->fields[i].type) {
+        case BL_FIELD_NAME:
+            st = bl_normalise_name(in, out, VALUE_SIZE, &local);
+            if (st == BL_EINVALID && stats)
+                stats->invalid_name++;
+            break;
+        case BL_FIELD_TEXT:
+            st = bl_normalise_text(in, out, VALUE_SIZE, &local);
+            break;
+        case BL_FIELD_DATE:
+            st = bl_normalise_date_ex(in, (const char *const *)pc->formats, (size_t)pc->nformats,
+                                      enc->today, out, VALUE_SIZE, &future, &local);
+            if (st == BL_EINVALID && stats) {
+                if (future)
+                    stats->future_date++;
+                else
+                    stats->invalid_date++;
+            }
+            break;
+        case BL_FIELD_SEX:
+            st = bl_normalise_sex(in, out, VALUE_SIZE, &local);
+            if (st == BL_EINVALID && stats)
+                stats->invalid_sex++;
+            break;
+        case BL_FIELD_POSTCODE:
+            st = bl_normalise_postcode(in, out, VALUE_SIZE, &local);
+            if (st == BL_EINVALID && stats)
+                stats->invalid_postcode++;
+            break;
+        case BL_FIELD_NHS_NUMBER:
+            st = bl_normalise_nhs_number(in, out, VALUE_SIZE, &local);
+            if (st == BL_EINVALID && stats)
+                stats->invalid_nhs_number++;
+            break;
+        }
+        if (st == BL_EINVALID) {
+            out[0] = '\0'; /* reported and treated as missing, never encoded */
+            continue;
+        }
+        if (st != BL_OK) {
+            bl_error_copy(err, &local);
+            bl_error_locate(err, NULL, -1, -1, s->fields[i].name);
+            return st;
+        }
+    }
+    return BL_OK;
+}
+
+static uint64_t key_value(bl_encoder *enc, int k, const norm_values *nv)
+{
+    const bl_blocking_key *bk = &enc->schema->keys[k];
+    uint8_t msg[512];
+    size_t n = 0;
+    for (int p = 0; p < bk->nparts; p++) {
+        const bl_key_part *part = &bk->parts[p];
+        const char *v = nv->v[part->field];
+        char buf[VALUE_SIZE];
+        buf[0] = '\0';
+        switch (part->fn) {
+        case BL_PART_VALUE:
+            snprintf(buf, sizeof buf, "%s", v);
+            break;
+        case BL_PART_SOUNDEX:
+            bl_soundex(v, buf);
+            break;
+        case BL_PART_INITIAL:
+            if (*v) {
+                buf[0] = v[0];
+                buf[1] = '\0';
+            }
+            break;
+        case BL_PART_YEAR:
+            if (strlen(v) == 8)
+                snprintf(buf, sizeof buf, "%.4s", v);
+            break;
+        case BL_PART_OUTWARD:
+            bl_postcode_outward(v, buf);
+            break;
+        case BL_PART_INITIALS: {
+            const char *w = nv->v[part->field2];
+            if (*v && *w) {
+                char a = v[0], b = w[0];
+                buf[0] = a < b ? a : b;
+                buf[1] = a < b ? b : a;
+                buf[2] = '\0';
+            }
+            break;
+        }
+        }
+        size_t l = strlen(buf);
+        if (l == 0 || n + l + 1 > sizeof msg)
+            return 0; /* a missing part: the record has no such key */
+        memcpy(msg + n, buf, l);
+        n += l;
+        msg[n++] = 0x1f;
+    }
+    uint8_t mac[32];
+    prf(&enc->key_prf[k], msg, n, mac);
+    uint64_t v64;
+    memcpy(&v64, mac, 8);
+    bl_wipe(mac, sizeof mac);
+    return v64 ? v64 : 1; /* 0 means "no key" */
+}
+
+static uint8_t age_band(long today, const char *dob)
+{
+    int y, m, d;
+    if (bl_date_parts(dob, &y, &m, &d) != 0)
+        return 0;
+    long ty = today / 10000, tm = (today / 100) % 100, td = today % 100;
+    long age = ty - y - ((tm < m || (tm == m && td < d)) ? 1 : 0);
+    if (age < 0)
+        return 0;
+    long band = 1 + age / 10;
+    return (uint8_t)(band > 12 ? 12 : band);
+}
+
+/* Encode normalised values into enc->rec. */
+static bl_status encode_values(bl_encoder *enc, const char *record_id, const norm_values *nv,
+                               bl_encode_stats *stats, bl_error *err)
+{
+    const bl_schema *s = enc->schema;
+    bl_record_buf *r = &enc->rec;
+    memset(r->words, 0, r->nwords * 8);
+    r->view.present = 0;
+    token_of(enc, record_id, r->token);
+
+    char salt[8] = "";
+    if (s->salt_field >= 0 && strlen(nv->v[s->salt_field]) == 8)
+        snprintf(salt, sizeof salt, "%.4s", nv->v[s->salt_field]);
+    int salt_missing_counted = 0;
+
+    uint64_t *clk = (uint64_t *)r->view.clk;
+    bl_tokens toks;
+    uint8_t msg[320];
+    for (int i = 0; i < s->nfields; i++) {
+        const bl_schema_field *f = &s->fields[i];
+        const char *v = nv->v[i];
+        if (!*v)
+            continue;
+        if (f->salted && !*salt) {
+            /* No salt: withhold the field rather than emit an unsalted, attackable filter. */
+            if (!salt_missing_counted && stats)
+                stats->missing_salt++;
+            salt_missing_counted = 1;
+            continue;
+        }
+        bl_status st = bl_tokenise(f, v, &toks, err);
+        if (st == BL_EINVALID) {
+            bl_error_clear(err); /* too long to tokenise: count as invalid, not fatal */
+            if (stats)
+                stats->invalid_name++;
+            continue;
+        }
+        if (st != BL_OK)
+            return st;
+        r->view.present |= 1u << i;
+        uint64_t *filter = (uint64_t *)r->field_ptrs[i];
+        /* CLK tokens are salted for every field; field-filter tokens only for
+           salted fields.  When both use the same salting, one PRF stream
+           serves both with disjoint positions. */
+        int clk_on = s->clk_bits && f->clk_hashes && *salt;
+        for (int t = 0; t < toks.n; t++) {
+            const char *tok = toks.buf + toks.off[t];
+            size_t tl = toks.len[t];
+            size_t n = 0;
+            if (f->salted) {
+                memcpy(msg, salt, 4);
+                msg[4] = 0x1f;
+                n = 5;
+            }
+            memcpy(msg + n, tok, tl);
+            n += tl;
+            hash_token(enc, &enc->field_prf[i], (uint8_t)i, msg, n, filter, f->bits, 0, f->hashes);
+            if (!clk_on)
+                continue;
+            if (f->salted) {
+                hash_token(enc, &enc->field_prf[i], (uint8_t)i, msg, n, clk, s->clk_bits,
+                           f->hashes, f->clk_hashes);
+            } else {
+                /* CLK PRF: field index ‖ salt ‖ token, under the CLK sub-key. */
+                uint8_t cm[320];
+                cm[0] = (uint8_t)i;
+                memcpy(cm + 1, salt, 4);
+                cm[5] = 0x1f;
+                memcpy(cm + 6, tok, tl);
+                hash_token(enc, &enc->clk_prf, (uint8_t)(64 + i), cm, tl + 6, clk, s->clk_bits, 0,
+                           f->clk_hashes);
+            }
+        }
+    }
+    for (int k = 0; k < s->nkeys; k++)
+        r->keys[k] = key_value(enc, k, nv);
+    r->view.sex = 0;
+    for (int i = 0; i < s->nfields; i++) {
+        if (s->fields[i].type == BL_FIELD_SEX && nv->v[i][0])
+            r->view.sex = nv->v[i][0] == 'M' ? 1 : nv->v[i][0] == 'F' ? 2 : 0;
+        if (s->fields[i].type == BL_FIELD_DATE && i == (s->salt_field >= 0 ? s->salt_field : i))
+            r->view.age_band = age_band(enc->today, nv->v[i]);
+    }
+    return BL_OK;
+}
+
+/* ------------------------------------------------------------ CSV path */
+
+static int find_col(char **header, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(header[i], name))
+            return (int)i;
+    return -1;
+}
+
+static bl_status bind_header(bl_encoder *enc, char **header, size_t n, const char *path,
+                             bl_error *err)
+{
+    const bl_profile *p = enc->profile;
+    const bl_schema *s = enc->schema;
+    enc->col_id = find_col(header, n, p->record_id);
+    if (enc->col_id < 0)
+        return bl_fail_at(err, BL_ENOTFOUND, path, 1, -1, p->record_id,
+                          "record-id column named in the profile is not in the header");
+    for (int i = 0; i < s->nfields; i++) {
+        enc->col_field[i] = -1;
+        if (!p->fields[i].column)
+            continue;
+        enc->col_field[i] = find_col(header, n, p->fields[i].column);
+        if (enc->col_field[i] < 0)
+            return bl_fail_at(err, BL_ENOTFOUND, path, 1, -1, p->fields[i].column,
+                              "column for schema field '%s' is not in the header", s->fields[i].name);
+    }
+    enc->col_full = -1;
+    if (p->full_name) {
+        enc->col_full = find_col(header, n, p->full_name);
+        if (enc->col_full < 0)
+            return bl_fail_at(err, BL_ENOTFOUND, path, 1, -1, p->full_name,
+                              "full-name column is not in the header");
+    }
+    for (int c = 0; c < p->ncontent; c++) {
+        enc->col_content[c] = find_col(header, n, p->content[c]);
+        if (enc->col_content[c] < 0)
+            return bl_fail_at(err, BL_ENOTFOUND, path, 1, -1, p->content[c],
+                              "content column is not in the header");
+    }
+    return BL_OK;
+}
+
+/* Raw per-field values of one row, splitting a full name when the profile has one. */
+static bl_status row_values(bl_encoder *enc, char **row, const char **raw, char *given,
+                            char *family, bl_encode_stats *stats, bl_error *err)
+{
+    const bl_schema *s = enc->schema;
+    for (int i = 0; i < s->nfields; i++)
+        raw[i] = enc->col_field[i] >= 0 ? row[enc->col_field[i]] : NULL;
+    if (enc->col_full >= 0) {
+        bl_error local;
+        bl_error_clear(&local);
+        given[0] = family[0] = '\0';
+        bl_status st = bl_normalise_full_name(row[enc->col_full], given, VALUE_SIZE, family,
+                                              VALUE_SIZE, &local);
+        if (st == BL_EINVALID) {
+            if (stats)
+                stats->invalid_name++;
+            given[0] = family[0] = '\0';
+        } else if (st != BL_OK) {
+            bl_error_copy(err, &local);
+            return st;
+        }
+        /* Already normalised; normalising again is idempotent. */
+        if (enc->profile->full_given >= 0)
+            raw[enc->profile->full_given] = given;
+        if (enc->profile->full_family >= 0)
+            raw[enc->profile->full_family] = family;
+    }
+    return BL_OK;
+}
+
+/* Set of record tokens seen, for duplicate-id detection: open addressing on
+   the first 8 token bytes (memory grows with records, not with file bytes). */
+typedef struct token_set {
+    uint64_t *slots;
+    size_t cap, n;
+} token_set;
+
+static int token_set_add(token_set *ts, const uint8_t *token)
+{
+    uint64_t k;
+    memcpy(&k, token, 8);
+    if (k == 0)
+        k = 1;
+    if ((ts->n + 1) * 2 > ts->cap) {
+        size_t ncap = ts->cap ? ts->cap * 2 : 1 << 16;
+        uint64_t *ns = calloc(ncap, sizeof *ns);
+        if (!ns)
+            return -1;
+        for (size_t i = 0; i < ts->cap; i++)
+            if (ts->slots[i]) {
+                size_t j = ts->slots[i] & (ncap - 1);
+                while (ns[j])
+                    j = (j + 1) & (ncap - 1);
+                ns[j] = ts->slots[i];
+            }
+        free(ts->slots);
+        ts->slots = ns;
+        ts->cap = ncap;
+    }
+    size_t j = k & (ts->cap - 1);
+    while (ts->slots[j]) {
+        if (ts->slots[j] == k)
+            return 1;
+        j = (j + 1) & (ts->cap - 1);
+    }
+    ts->slots[j] = k;
+    ts->n++;
+    return 0;
+}
+
+bl_status bl_encoder_encode_csv(bl_encoder *enc, const char *in_path, const char *out_path,
+                                const char *content_path, const char *idmap_path,
+                                bl_progress_fn progress, void *progress_user,
+                                bl_encode_stats *stats_out, bl_error *err)
+{
+    if (!enc || !in_path || !out_path)
+        return bl_fail(err, BL_EMISUSE, "encode needs an input and an output path");
+    if (!strcmp(in_path, out_path) || (content_path && !strcmp(in_path, content_path)) ||
+        (idmap_path && !strcmp(in_path, idmap_path)))
+        return bl_fail_at(err, BL_EMISUSE, in_path, -1, -1, NULL, "an output would overwrite the input");
+    bl_encode_stats stats;
+    memset(&stats, 0, sizeof stats);
+    bl_csv_reader *csv = NULL;
+    bl_encfile_writer *w = NULL;
+    bl_atomic_file *content = NULL, *idmap = NULL;
+    token_set seen = {0};
+    char schema_fp[BL_FINGERPRINT_HEX + 1];
+    bl_schema_layout lay;
+    norm_values *nv = malloc(sizeof *nv);
+    char *given = malloc(VALUE_SIZE), *family = malloc(VALUE_SIZE);
+    bl_status st = BL_OK;
+    if (!nv || !given || !family) {
+        st = bl_fail(err, BL_ENOMEM, "out of memory");
+        goto done;
+    }
+    st = bl_csv_open(in_path, enc->profile->separator, enc->profile->skip_initial_space, &csv, err);
+    if (st != BL_OK)
+        goto done;
+    char **row;
+    size_t nf;
+    st = bl_csv_next(csv, &row, &nf, err);
+    if (st != BL_OK)
+        goto done;
+    if (!row) {
+        st = bl_fail_at(err, BL_EPARSE, in_path, 1, -1, NULL, "empty file: expected a header row");
+        goto done;
+    }
+    size_t ncols = nf;
+    if ((st = bind_header(enc, row, nf, in_path, err)) != BL_OK)
+        goto done;
+
+    bl_schema_fingerprint(enc->schema, schema_fp);
+    bl_schema_layout_of(enc->schema, &lay);
+    if ((st = bl_encfile_writer_open(out_path, enc->profile->source, schema_fp, enc->key_fingerprint,
+                                     &lay.layout, &w, err)) != BL_OK)
+        goto done;
+    if (enc->inject_enospc)
+        bl_encfile_writer_inject_enospc(w, enc->inject_enospc);
+    if (content_path) {
+        if ((st = bl_atomic_open(content_path, &content, err)) != BL_OK)
+            goto done;
+        st = bl_csv_write_field(content, "record_token", enc->profile->ncontent == 0, err);
+        for (int c = 0; c < enc->profile->ncontent && st == BL_OK; c++)
+            st = bl_csv_write_field(content, enc->profile->content[c], c + 1 == enc->profile->ncontent, err);
+        if (st != BL_OK)
+            goto done;
+    }
+    if (idmap_path) {
+        if ((st = bl_atomic_open(idmap_path, &idmap, err)) != BL_OK ||
+            (st = bl_atomic_printf(idmap, err, "record_id,record_token\n")) != BL_OK)
+            goto done;
+    }
+
+    for (;;) {
+        if ((st = bl_csv_next(csv, &row, &nf, err)) != BL_OK)
+            goto done;
+        if (!row)
+            break;
+        long line = bl_csv_line(csv);
+        stats.records_read++;
+        if (nf != ncols) {
+            st = bl_fail_at(err, BL_EPARSE, in_path, line, -1, NULL,
+                            "row has %zu fields, the header has %zu", nf, ncols);
+            goto done;
+        }
+        const char *rid = row[enc->col_id];
+        if (!*rid) {
+            stats.records_rejected++;
+            continue;
+        }
+        const char *raw[BL_MAX_FIELDS];
+        if ((st = row_values(enc, row, raw, given, family, &stats, err)) != BL_OK ||
+            (st = normalise_all(enc, raw, nv, &stats, err)) != BL_OK ||
+            (st = encode_values(enc, rid, nv, &stats, err)) != BL_OK) {
+            bl_error_locate(err, in_path, line, -1, NULL);
+            goto done;
+        }
+        int dup = token_set_add(&seen, enc->rec.token);
+        if (dup < 0) {
+            st = bl_fail(err, BL_ENOMEM, "out of memory");
+            goto done;
+        }
+        if (dup) {
+            /* Two rows with one id would share a record token: keep the first. */
+            stats.duplicate_record_id++;
+            stats.records_rejected++;
+            continue;
+        }
+        if ((st = bl_encfile_writer_add(w, &enc->rec.view, err)) != BL_OK)
+            goto done;
+        char hex[2 * BL_TOKEN_BYTES + 1];
+        bl_hex(enc->rec.token, BL_TOKEN_BYTES, hex);
+        if (content) {
+            st = bl_csv_write_field(content, hex, enc->profile->ncontent == 0, err);
+            for (int c = 0; c < enc->profile->ncontent && st == BL_OK; c++)
+                st = bl_csv_write_field(content, row[enc->col_content[c]],
+                                        c + 1 == enc->profile->ncontent, err);
+            if (st != BL_OK)
+                goto done;
+        }
+        if (idmap) {
+            if ((st = bl_csv_write_field(idmap, rid, 0, err)) != BL_OK ||
+                (st = bl_csv_write_field(idmap, hex, 1, err)) != BL_OK)
+                goto done;
+        }
+        stats.records_encoded++;
+        if (progress && (stats.records_read & 8191) == 0 &&
+            progress(progress_user, "encoding records", stats.records_read, 0)) {
+            st = bl_fail(err, BL_ECANCELLED, "cancelled");
+            goto done;
+        }
+    }
+    /* Commit the encoding file last... all three appear only if all succeed;
+       commit order: id map and content first, so a failure of the main file
+       removes them again. */
+    if (idmap) {
+        st = bl_atomic_commit(idmap, err);
+        idmap = NULL;
+        if (st != BL_OK)
+            goto done;
+    }
+    if (content) {
+        st = bl_atomic_commit(content, err);
+        content = NULL;
+        if (st != BL_OK) {
+            if (idmap_path)
+                unlink(idmap_path);
+            goto done;
+        }
+    }
+    st = bl_encfile_writer_close(w, err);
+    w = NULL;
+    if (st != BL_OK) {
+        if (idmap_path)
+            unlink(idmap_path);
+        if (content_path)
+            unlink(content_path);
+        goto done;
+    }
+    if (progress)
+        progress(progress_user, "encoding records", stats.records_read, stats.records_read);
+done:
+    if (st != BL_OK && csv)
+        bl_error_locate(err, in_path, -1, -1, NULL);
+    bl_encfile_writer_abort(w);
+    bl_atomic_abort(content);
+    bl_atomic_abort(idmap);
+    bl_csv_close(csv);
+    free(seen.slots);
+    if (nv) {
+        bl_wipe(nv, sizeof *nv);
+        free(nv);
+    }
+    if (given) {
+        bl_wipe(given, VALUE_SIZE);
+        free(given);
+    }
+    if (family) {
+        bl_wipe(family, VALUE_SIZE);
+        free(family);
+    }
+    if (stats_out)
+        *stats_out = stats;
+    return st;
+}
+
+bl_status bl_encoder_encode_row(bl_encoder *enc, const char *const *columns,
+                                const char *const *values, size_t n, const bl_record_view **out,
+                                bl_encode_stats *stats, bl_error *err)
+{
+    *out = NULL;
+    bl_status st = bind_header(enc, (char **)columns, n, "<row>", err);
+    if (st != BL_OK)
+        return st;
+    const char *rid = values[enc->col_id];
+    if (!rid || !*rid)
+        return bl_fail_at(err, BL_EINVALID, "<row>", -1, -1, enc->profile->record_id,
+                          "empty record id");
+    norm_values *nv = malloc(sizeof *nv);
+    char *given = malloc(VALUE_SIZE), *family = malloc(VALUE_SIZE);
+    const char *raw[BL_MAX_FIELDS];
+    if (!nv || !given || !family)
+        st = bl_fail(err, BL_ENOMEM, "out of memory");
+    if (st == BL_OK)
+        st = row_values(enc, (char **)values, raw, given, family, stats, err);
+    if (st == BL_OK)
+        st = normalise_all(enc, raw, nv, stats, err);
+    if (st == BL_OK)
+        st = encode_values(enc, rid, nv, stats, err);
+    if (nv)
+        bl_wipe(nv, sizeof *nv);
+    free(nv);
+    free(given);
+    free(family);
+    if (st == BL_OK)
+        *out = &enc->rec.view;
+    return st;
+}
+
+const char *bl_encoder_key_fingerprint(const bl_encoder *enc) { return enc->key_fingerprint; }

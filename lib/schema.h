@@ -1,5 +1,62 @@
-/* schema.h - private. */
+/* schema.h - the linkage schema (private layout). */
 #ifndef BL_SCHEMA_H
 #define BL_SCHEMA_H
+#include <stdint.h>
+
 #include "bloomlink.h"
+
+/* BL_MAX_FIELDS (32) is public: bloomlink.h */
+#define BL_MAX_BLOCKING_KEYS 16
+#define BL_MAX_KEY_PARTS 4
+
+/* What a blocking-key part takes from a field's normalised value. */
+typedef enum bl_part_fn {
+    BL_PART_VALUE,    /* the whole normalised value */
+    BL_PART_SOUNDEX,  /* Soundex code of a name */
+    BL_PART_INITIAL,  /* first letter */
+    BL_PART_YEAR,     /* year of a date */
+    BL_PART_OUTWARD,  /* outward code of a postcode */
+    BL_PART_INITIALS  /* two fields' initials in sorted order (swapped names agree) */
+} bl_part_fn;
+
+typedef struct bl_key_part {
+    bl_part_fn fn;
+    int field;  /* schema field index */
+    int field2; /* second field for BL_PART_INITIALS, else -1 */
+} bl_key_part;
+
+typedef struct bl_blocking_key {
+    char *name;
+    bl_key_part parts[BL_MAX_KEY_PARTS];
+    int nparts;
+} bl_blocking_key;
+
+typedef struct bl_schema_field {
+    char *name;
+    bl_field_type type;
+    int q;          /* q-gram length (name, postcode, nhs_number, text) */
+    int padding;    /* pad with '_' so first and last characters count fully */
+    int positional; /* append the position to each q-gram */
+    uint32_t bits;  /* field filter size, multiple of 64 */
+    uint32_t hashes;     /* bit positions per token in the field filter */
+    uint32_t clk_hashes; /* bit positions per token in the CLK (0: not in CLK) */
+    int salted;          /* field-filter tokens salted with the record's salt */
+} bl_schema_field;
+
+struct bl_schema {
+    int version;
+    char *name;
+    uint32_t clk_bits;
+    int salt_field; /* index of the date field whose year salts tokens; -1 = none */
+    bl_schema_field fields[BL_MAX_FIELDS];
+    int nfields;
+    bl_blocking_key keys[BL_MAX_BLOCKING_KEYS];
+    int nkeys;
+    char *canonical;              /* canonical JSON text */
+    char fingerprint[BL_FINGERPRINT_HEX + 1];
+};
+
+/* Index of a field by name, or -1. */
+int bl_schema_field_index(const bl_schema *schema, const char *name);
+const char *bl_field_type_name(bl_field_type t);
 #endif
