@@ -142,8 +142,12 @@ bl_status bl_hkdf_sha256(const uint8_t *ikm, size_t ikm_len, const uint8_t *salt
     OSSL_PARAM params[5], *p = params;
     *p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
     *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)ikm, ikm_len);
-    *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, salt_len);
-    *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, info_len);
+    /* Empty salt and info are omitted: OpenSSL then uses RFC 5869's defaults
+       (a zero salt of hash length, empty info) instead of failing on NULL. */
+    if (salt_len)
+        *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, salt_len);
+    if (info_len)
+        *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, info_len);
     *p = OSSL_PARAM_construct_end();
     int ok = EVP_KDF_derive(ctx, out, out_len, params) == 1;
     EVP_KDF_CTX_free(ctx);

@@ -1,3 +1,265 @@
-/* check_encode.c - placeholder until the encode module lands. */
+/* check_encode.c - determinism, key dependence, typo tolerance, salting,
+   counted rejections, and no partial output on failure. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "encode.h"
+#include "key.h"
+#include "schema.h"
 #include "tests.h"
-Suite *suite_encode(void) { return suite_create("encode"); }
+
+static const char profile_json[] =
+    "{\"source\":\"gp\",\"record_id\":\"Id\",\"fields\":{\"given_name\":\"Given\",\"family_name\":\"Family\","
+    "\"dob\":{\"column\":\"DOB\",\"formats\":[\"%d/%m/%Y\"]},\"sex\":\"Sex\",\"postcode\":\"Postcode\","
+    "\"nhs_number\":\"NHS\"},\"content\":[\"Event\"]}";
+static const char *const cols[] = {"Id", "Given", "Family", "DOB", "Sex", "Postcode", "NHS", "Event"};
+enum { NCOLS = 8 };
+
+typedef struct fixture {
+    bl_schema *schema;
+    bl_profile *profile;
+    bl_key *key;
+    bl_encoder *enc;
+} fixture;
+
+static void setup(fixture *fx, uint8_t key_byte)
+{
+    uint8_t raw[32];
+    memset(raw, key_byte, sizeof raw);
+    ck_assert_int_eq(bl_schema_default(&fx->schema, NULL), BL_OK);
+    ck_assert_int_eq(bl_profile_parse(profile_json, strlen(profile_json), "p", fx->schema, &fx->profile, NULL),
+                     BL_OK);
+    ck_assert_int_eq(bl_key_from_bytes(raw, 32, &fx->key, NULL), BL_OK);
+    ck_assert_int_eq(bl_encoder_new(fx->schema, fx->profile, fx->key, &fx->enc, NULL), BL_OK);
+    bl_encoder_set_today(fx->enc, 20240601);
+}
+
+static void teardown(fixture *fx)
+{
+    bl_encoder_free(fx->enc);
+    bl_key_free(fx->key);
+    bl_profile_free(fx->profile);
+    bl_schema_free(fx->schema);
+}
+
+/* Copy of one encoded record, so two encodings can be compared. */
+typedef struct copy {
+    uint8_t token[16];
+    uint32_t present;
+    uint64_t f[6][8];
+    uint64_t clk[16];
+    uint64_t keys[5];
+} copy;
+
+static void encode(fixture *fx, const char *id, const char *given, const char *family, const char *dob,
+                   const char *sex, const char *pc, const char *nhs, copy *out, bl_encode_stats *st)
+{
+    const char *vals[NCOLS] = {id, given, family, dob, sex, pc, nhs, "e"};
+    const bl_record_view *v;
+    bl_error err;
+    bl_error_clear(&err);
+    ck_assert_msg(bl_encoder_encode_row(fx->enc, cols, vals, NCOLS, &v, st, &err) == BL_OK, "%s", err.text);
+    memset(out, 0, sizeof *out);
+    memcpy(out->token, v->token, 16);
+    out->present = v->present;
+    for (int i = 0; i < 6; i++)
+        memcpy(out->f[i], v->fields[i], bl_schema_field_bits(fx->schema, (size_t)i) / 8);
+    memcpy(out->clk, v->clk, 128);
+    memcpy(out->keys, v->blocking_keys, sizeof out->keys);
+}
+
+static double dice_field(const copy *a, const copy *b, int field, size_t bits)
+{
+    return bl_dice(a->f[field], b->f[field], bits / 64);
+}
+
+START_TEST(same_input_same_bytes_and_key_changes_every_filter)
+{
+    fixture fx, fy, fz;
+    setup(&fx, 7);
+    setup(&fy, 7);
+    setup(&fz, 8);
+    copy a, b, c;
+    encode(&fx, "1", "Zoë", "O'Brien", "05/03/1987", "F", "OX1 2JD", "943 476 5919", &a, NULL);
+    encode(&fy, "1", "Zoë", "O'Brien", "05/03/1987", "F", "OX1 2JD", "943 476 5919", &b, NULL);
+    encode(&fz, "1", "Zoë", "O'Brien", "05/03/1987", "F", "OX1 2JD", "943 476 5919", &c, NULL);
+    ck_assert_mem_eq(&a, &b, sizeof a);
+    ck_assert_uint_eq(a.present, 0x3f);
+    ck_assert_mem_ne(a.token, c.token, 16);
+    for (int i = 0; i < 6; i++) {
+        size_t bits = bl_schema_field_bits(fx.schema, (size_t)i);
+        ck_assert_msg(memcmp(a.f[i], c.f[i], bits / 8) != 0, "field %d unchanged by the key", i);
+        /* no more alike than chance: a different key is a different encoding */
+        ck_assert_msg(dice_field(&a, &c, i, bits) < 0.5, "field %d dice %.2f across keys", i,
+                      dice_field(&a, &c, i, bits));
+    }
+    ck_assert_mem_ne(a.clk, c.clk, 128);
+    for (int k = 0; k < 5; k++)
+        ck_assert(a.keys[k] != c.keys[k] && a.keys[k] != 0);
+    teardown(&fx);
+    teardown(&fy);
+    teardown(&fz);
+}
+END_TEST
+
+START_TEST(typo_keeps_high_dice)
+{
+    fixture fx;
+    setup(&fx, 1);
+    copy a, b, c;
+    encode(&fx, "1", "Jonathan", "Richardson", "01/02/1970", "M", "OX4 1AA", "", &a, NULL);
+    encode(&fx, "2", "Jonathon", "Richardsen", "01/02/1970", "M", "OX4 1AB", "", &b, NULL);
+    encode(&fx, "3", "Priya", "Patel", "01/02/1970", "F", "OX2 9QZ", "", &c, NULL);
+    ck_assert_double_ge(dice_field(&a, &b, 0, 512), 0.7);
+    ck_assert_double_ge(dice_field(&a, &b, 1, 512), 0.7);
+    ck_assert_double_ge(dice_field(&a, &b, 4, 256), 0.6);
+    ck_assert_double_lt(dice_field(&a, &c, 0, 512), 0.3);
+    ck_assert_double_lt(dice_field(&a, &c, 1, 512), 0.3);
+    /* identical dob: identical filter */
+    ck_assert_double_eq(dice_field(&a, &b, 2, 256), 1.0);
+    ck_assert_double_ge(bl_dice(a.clk, b.clk, 16), 0.7);
+    teardown(&fx);
+}
+END_TEST
+
+/* Under the default schema, the same name with different birth years must
+   look like an unrelated name: unsalted, the Dice would be exactly 1. */
+START_TEST(salting_separates_birth_years)
+{
+    fixture fx;
+    setup(&fx, 3);
+    static const char *const names[] = {"Oliver", "Amelia", "Mohammed", "Olivia", "George", "Isla"};
+    double worst_same = 0, worst_unrelated = 0;
+    for (int n = 0; n < 6; n++) {
+        copy a, b, c;
+        encode(&fx, "1", names[n], "Smith", "01/01/1980", "M", "OX1 1AA", "", &a, NULL);
+        encode(&fx, "2", names[n], "Smith", "01/01/1981", "M", "OX1 1AA", "", &b, NULL);
+        encode(&fx, "3", names[(n + 1) % 6], "Jones", "01/01/1980", "M", "OX1 1AA", "", &c, NULL);
+        double same = dice_field(&a, &b, 0, 512), unrelated = dice_field(&a, &c, 0, 512);
+        worst_same = same > worst_same ? same : worst_same;
+        worst_unrelated = unrelated > worst_unrelated ? unrelated : worst_unrelated;
+        ck_assert_double_lt(dice_field(&a, &b, 1, 512), 0.35); /* family name too */
+        ck_assert_double_lt(bl_dice(a.clk, b.clk, 16), 0.5);   /* and the CLK */
+    }
+    ck_assert_msg(worst_same < 0.35, "same name, other year: dice %.2f", worst_same);
+    ck_assert_msg(worst_same <= worst_unrelated + 0.15, "salted %.2f vs unrelated %.2f", worst_same,
+                  worst_unrelated);
+    teardown(&fx);
+}
+END_TEST
+
+START_TEST(missing_salt_withholds_and_invalid_values_counted)
+{
+    fixture fx;
+    setup(&fx, 4);
+    bl_encode_stats st;
+    memset(&st, 0, sizeof st);
+    copy a;
+    encode(&fx, "1", "Ann", "Lee", "31/02/1990", "X9", "NOT A PC", "9434765918", &a, &st);
+    ck_assert_uint_eq(st.invalid_date, 1);
+    ck_assert_uint_eq(st.invalid_sex, 1);
+    ck_assert_uint_eq(st.invalid_postcode, 1);
+    ck_assert_uint_eq(st.invalid_nhs_number, 1);
+    ck_assert_uint_eq(st.missing_salt, 1);
+    ck_assert_uint_eq(a.present, 0); /* nothing unsalted leaks; bad values are missing */
+    for (int i = 0; i < 16; i++)
+        ck_assert_uint_eq(a.clk[i], 0);
+    encode(&fx, "2", "Ann", "Lee", "01/02/2030", "F", "", "", &a, &st);
+    ck_assert_uint_eq(st.future_date, 1);
+    teardown(&fx);
+}
+END_TEST
+
+START_TEST(record_tokens_depend_on_source_and_id)
+{
+    fixture fx;
+    setup(&fx, 5);
+    char t1[33], t2[33], t3[33];
+    ck_assert_int_eq(bl_encoder_record_token(fx.enc, "123", t1, NULL), BL_OK);
+    ck_assert_int_eq(bl_encoder_record_token(fx.enc, "1234", t2, NULL), BL_OK);
+    ck_assert_int_eq(bl_encoder_record_token(fx.enc, "123", t3, NULL), BL_OK);
+    ck_assert_str_ne(t1, t2);
+    ck_assert_str_eq(t1, t3);
+    ck_assert_uint_eq(strlen(t1), 32);
+    ck_assert_int_eq(bl_encoder_record_token(fx.enc, "", t1, NULL), BL_EMISUSE);
+    teardown(&fx);
+}
+END_TEST
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+START_TEST(csv_errors_and_no_partial_outputs)
+{
+    fixture fx;
+    setup(&fx, 6);
+    char *dir = test_tmpdir();
+    char in[4096], out[4096], content[4096], ids[4096];
+    snprintf(in, sizeof in, "%s/in.csv", dir);
+    snprintf(out, sizeof out, "%s/out.ble", dir);
+    snprintf(content, sizeof content, "%s/content.csv", dir);
+    snprintf(ids, sizeof ids, "%s/ids.csv", dir);
+    /* A short row on line 3 names its line; no output remains. */
+    write_file(in, "Id,Given,Family,DOB,Sex,Postcode,NHS,Event\n1,A,B,01/01/1990,F,OX1 1AA,,x\n2,A,B\n");
+    bl_error err;
+    bl_error_clear(&err);
+    ck_assert_int_eq(bl_encoder_encode_csv(fx.enc, in, out, content, ids, NULL, NULL, NULL, &err), BL_EPARSE);
+    ck_assert_int_eq(err.line, 3);
+    ck_assert_str_eq(err.source, in);
+    ck_assert_int_ne(access(out, F_OK), 0);
+    ck_assert_int_ne(access(content, F_OK), 0);
+    ck_assert_int_ne(access(ids, F_OK), 0);
+    /* A missing column names the column. */
+    write_file(in, "Id,Given,Family,DOB,Sex,Postcode,Event\n");
+    bl_error_clear(&err);
+    ck_assert_int_eq(bl_encoder_encode_csv(fx.enc, in, out, NULL, NULL, NULL, NULL, NULL, &err), BL_ENOTFOUND);
+    ck_assert_str_eq(err.field, "NHS");
+    /* Disk full midway: nothing left behind. */
+    FILE *f = fopen(in, "w");
+    fputs("Id,Given,Family,DOB,Sex,Postcode,NHS,Event\n", f);
+    for (int i = 0; i < 20000; i++)
+        fprintf(f, "%d,Name%d,Family%d,01/01/1990,F,OX1 1AA,,x\n", i, i % 97, i % 31);
+    fclose(f);
+    bl_encoder_inject_enospc(fx.enc, 100000);
+    bl_error_clear(&err);
+    ck_assert_int_eq(bl_encoder_encode_csv(fx.enc, in, out, content, ids, NULL, NULL, NULL, &err), BL_EIO);
+    ck_assert_ptr_nonnull(strstr(err.text, "No space"));
+    ck_assert_int_ne(access(out, F_OK), 0);
+    ck_assert_int_ne(access(content, F_OK), 0);
+    ck_assert_int_ne(access(ids, F_OK), 0);
+    /* And the directory holds no temp files either. */
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "test -z \"$(ls -A '%s' | grep -v '^in.csv$')\"", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    bl_encoder_inject_enospc(fx.enc, 0);
+    bl_encode_stats st;
+    ck_assert_int_eq(bl_encoder_encode_csv(fx.enc, in, out, content, ids, NULL, NULL, &st, NULL), BL_OK);
+    ck_assert_uint_eq(st.records_encoded, 20000);
+    ck_assert_int_eq(access(out, F_OK), 0);
+    rm_rf(dir);
+    free(dir);
+    teardown(&fx);
+}
+END_TEST
+
+Suite *suite_encode(void)
+{
+    Suite *s = suite_create("encode");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, same_input_same_bytes_and_key_changes_every_filter);
+    tcase_add_test(tc, typo_keeps_high_dice);
+    tcase_add_test(tc, salting_separates_birth_years);
+    tcase_add_test(tc, missing_salt_withholds_and_invalid_values_counted);
+    tcase_add_test(tc, record_tokens_depend_on_source_and_id);
+    tcase_add_test(tc, csv_errors_and_no_partial_outputs);
+    suite_add_tcase(s, tc);
+    return s;
+}
