@@ -9,6 +9,7 @@
 
 #include "error.h"
 #include "io.h"
+#include "normalise.h"
 
 #define PROFILE_FAIL(path, ...) bl_fail_at(err, BL_ESCHEMA, src, -1, -1, path, __VA_ARGS__)
 
@@ -121,6 +122,10 @@ static bl_status parse_profile(json_t *root, const bl_schema *schema, bl_profile
                 const char *f = json_string_value(json_array_get(formats, j));
                 if (!f || !strchr(f, '%'))
                     return PROFILE_FAIL(path, "format %zu is not a date format", j + 1);
+                bl_error ferr;
+                bl_error_clear(&ferr);
+                if (bl_date_format_check(f, &ferr) != BL_OK)
+                    return PROFILE_FAIL(path, "format '%s': %s", f, ferr.text);
                 pc->formats[j] = strdup(f);
                 if (!pc->formats[j])
                     return bl_fail(err, BL_ENOMEM, "out of memory");
