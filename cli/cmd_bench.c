@@ -8,7 +8,7 @@
 
 static const char usage_text[] =
     "usage: bloomlink bench encode [--records N] [--runs N] [--json]\n"
-    "       bloomlink bench dice [--n N] [--runs N] [--json]\n";
+    "       bloomlink bench dice [--n N] [--bits B] [--threshold T] [--runs R] [--json]\n";
 
 int cmd_bench(int argc, char **argv)
 {
