@@ -14,6 +14,7 @@
 #include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "csv.h"
@@ -30,15 +31,22 @@ typedef struct prf_state {
     SHA256_CTX inner, outer;
 } prf_state;
 
-/* Direct-mapped cache of PRF outputs.  Names repeat heavily within a salt
-   cohort, so most tokens are seen before; the cache holds key-derived bits,
-   so it is wiped with the encoder. */
-#define CACHE_SLOTS (1u << 15)
-#define CACHE_MSG 46
+/* Cache of PRF outputs, direct-mapped.  A record needs about 55 PRF calls
+   (two SHA-256 compressions each), which would cap the encoder near 50,000
+   records/s; but tokens repeat heavily (the same bigram of a name within a
+   birth-year cohort, NHS-number digit pairs, date parts), so the distinct
+   (field, salt, token) messages number far fewer than records.  Entries are
+   one cache line each (64 bytes, aligned) and the table 512Ki entries
+   (32 MiB, touched lazily), big enough for the working set of a large
+   extract.  It holds key-derived bits, so it is
+   wiped with the encoder. */
+#define CACHE_SLOTS (1u << 19)
+#define CACHE_MSG 15
 typedef struct cache_slot {
-    uint8_t len; /* 0: empty */
-    uint8_t msg[CACHE_MSG + 1];
+    uint8_t len; /* 0: empty; else 1 + message length (tag included) */
+    uint8_t msg[CACHE_MSG];
     uint8_t mac[32];
+    uint8_t pad[16]; /* one slot per cache line */
 } cache_slot;
 
 struct bl_encoder {
@@ -91,34 +99,52 @@ static void prf(const prf_state *st, const void *msg, size_t len, uint8_t out[32
     bl_wipe(&c, sizeof c);
 }
 
-static uint64_t fnv1a(const uint8_t *p, size_t n)
+/* Slot index of a message of at most 16 bytes: two word loads and a
+   multiply-xorshift mix, much cheaper than a byte-at-a-time hash. */
+static uint64_t slot_hash(const uint8_t key[16])
 {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 1099511628211ull;
-    return h;
+    uint64_t a, b;
+    memcpy(&a, key, 8);
+    memcpy(&b, key + 8, 8);
+    uint64_t h = (a ^ (b * 0x9e3779b97f4a7c15ull)) * 0xbf58476d1ce4e5b9ull;
+    return h ^ (h >> 29);
 }
 
 /* PRF output for msg, via the cache.  `tag` separates PRFs in the cache. */
 static void prf_cached(bl_encoder *enc, const prf_state *st, uint8_t tag, const uint8_t *msg,
                        size_t len, uint8_t out[32])
 {
-    if (len + 1 > CACHE_MSG) {
+    if (len + 1 > CACHE_MSG - 1) {
         prf(st, msg, len, out);
         return;
     }
-    uint8_t key[CACHE_MSG + 1];
-    key[0] = tag;
-    memcpy(key + 1, msg, len);
-    cache_slot *s = &enc->cache[fnv1a(key, len + 1) & (CACHE_SLOTS - 1)];
-    if (s->len == len + 1 && !memcmp(s->msg, key, len + 1)) {
+    uint8_t key[16] = {0};
+    key[0] = (uint8_t)(len + 1);
+    key[1] = tag;
+    memcpy(key + 2, msg, len);
+    cache_slot *s = &enc->cache[slot_hash(key) & (CACHE_SLOTS - 1)];
+    /* len and msg are adjacent: one 16-byte compare checks both. */
+    if (!memcmp(&s->len, key, 16)) {
         memcpy(out, s->mac, 32);
         return;
     }
     prf(st, msg, len, out);
-    s->len = (uint8_t)(len + 1);
-    memcpy(s->msg, key, len + 1);
+    memcpy(&s->len, key, 16);
     memcpy(s->mac, out, 32);
+}
+
+/* Start loading the cache slot of a message.  Lookups are memory-bound (the
+   table is far larger than L2), so touching every slot of a field before
+   using any lets the misses overlap instead of queueing one by one. */
+static void prefetch_slot(const bl_encoder *enc, uint8_t tag, const uint8_t *msg, size_t len)
+{
+    if (len + 1 > CACHE_MSG - 1)
+        return;
+    uint8_t key[16] = {0};
+    key[0] = (uint8_t)(len + 1);
+    key[1] = tag;
+    memcpy(key + 2, msg, len);
+    __builtin_prefetch(&enc->cache[slot_hash(key) & (CACHE_SLOTS - 1)]);
 }
 
 /* Bit positions from PRF output: 16-bit chunks scaled to [0, bits) by
@@ -185,7 +211,7 @@ void bl_encoder_free(bl_encoder *enc)
         return;
     if (enc->cache) {
         bl_wipe(enc->cache, CACHE_SLOTS * sizeof *enc->cache);
-        free(enc->cache);
+        munmap(enc->cache, CACHE_SLOTS * sizeof *enc->cache);
     }
     free(enc->rec.words);
     free(enc->col_content);
@@ -220,7 +246,14 @@ bl_status bl_encoder_new(const bl_schema *schema, const bl_profile *profile, con
     enc->schema = schema;
     enc->profile = profile;
     enc->today = bl_today_yyyymmdd();
-    enc->cache = calloc(CACHE_SLOTS, sizeof *enc->cache);
+    /* mmap: page-aligned, zeroed lazily by the kernel, and eligible for huge
+       pages, which spares TLB misses on random lookups. */
+    void *cache = mmap(NULL, CACHE_SLOTS * sizeof *enc->cache, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (cache != MAP_FAILED) {
+        madvise(cache, CACHE_SLOTS * sizeof *enc->cache, MADV_HUGEPAGE);
+        enc->cache = cache;
+    }
     size_t words = schema->clk_bits / 64;
     for (int i = 0; i < schema->nfields; i++)
         words += schema->fields[i].bits / 64;
@@ -492,6 +525,25 @@ static bl_status encode_values(bl_encoder *enc, const char *record_id, const nor
            salted fields.  When both use the same salting, one PRF stream
            serves both with disjoint positions. */
         int clk_on = s->clk_bits && f->clk_hashes && *salt;
+        for (int t = 0; t < toks.n; t++) {
+            const char *tok = toks.buf + toks.off[t];
+            size_t tl = toks.len[t], n = 0;
+            if (f->salted) {
+                memcpy(msg, salt, 4);
+                msg[4] = 0x1f;
+                n = 5;
+            }
+            memcpy(msg + n, tok, tl);
+            prefetch_slot(enc, (uint8_t)i, msg, n + tl);
+            if (clk_on && !f->salted) {
+                uint8_t cm[320];
+                cm[0] = (uint8_t)i;
+                memcpy(cm + 1, salt, 4);
+                cm[5] = 0x1f;
+                memcpy(cm + 6, tok, tl);
+                prefetch_slot(enc, (uint8_t)(64 + i), cm, tl + 6);
+            }
+        }
         for (int t = 0; t < toks.n; t++) {
             const char *tok = toks.buf + toks.off[t];
             size_t tl = toks.len[t];
