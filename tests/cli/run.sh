@@ -1,7 +1,7 @@
 #!/bin/sh
 # End-to-end CLI tests: each tests/cli/t_*.sh runs with $BLOOMLINK and a temp dir.
 set -u
-dir=$(dirname "$0")
+dir=$(cd "$(dirname "$0")" && pwd)
 pass=0; fail=0
 for t in "$dir"/t_*.sh; do
     [ -e "$t" ] || continue
