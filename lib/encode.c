@@ -41,6 +41,10 @@ typedef struct prf_state {
    extract.  It holds key-derived bits, so it is
    wiped with the encoder. */
 #define CACHE_SLOTS (1u << 19)
+/* A small first level in front, which stays in L2: the hottest messages
+   (NHS-number digit pairs, date parts, common bigrams of common cohorts)
+   then never reach the big table. */
+#define NEAR_SLOTS (1u << 12)
 #define CACHE_MSG 15
 typedef struct cache_slot {
     uint8_t len; /* 0: empty; else 1 + message length (tag included) */
@@ -60,6 +64,7 @@ struct bl_encoder {
     long today;
     uint64_t inject_enospc;
     cache_slot *cache;
+    cache_slot *near;
     bl_record_buf rec;
     /* column index of each schema field / full name / id / content in the
        current CSV header; -1 when absent */
@@ -99,15 +104,22 @@ static void prf(const prf_state *st, const void *msg, size_t len, uint8_t out[32
     bl_wipe(&c, sizeof c);
 }
 
-/* Slot index of a message of at most 16 bytes: two word loads and a
-   multiply-xorshift mix, much cheaper than a byte-at-a-time hash. */
+/* Slot index of a message of at most 16 bytes: two word loads and a full
+   64-bit avalanche (xorshift-multiply rounds), so every message byte reaches
+   the low bits used as the index; a weaker mix left the q-gram bytes out of
+   the index and made the direct-mapped table thrash. */
 static uint64_t slot_hash(const uint8_t key[16])
 {
     uint64_t a, b;
     memcpy(&a, key, 8);
     memcpy(&b, key + 8, 8);
-    uint64_t h = (a ^ (b * 0x9e3779b97f4a7c15ull)) * 0xbf58476d1ce4e5b9ull;
-    return h ^ (h >> 29);
+    uint64_t h = a ^ (b * 0x9e3779b97f4a7c15ull);
+    h ^= h >> 32;
+    h *= 0xd6e8feb86659fd93ull;
+    h ^= h >> 32;
+    h *= 0xd6e8feb86659fd93ull;
+    h ^= h >> 32;
+    return h;
 }
 
 /* PRF output for msg, via the cache.  `tag` separates PRFs in the cache. */
@@ -122,15 +134,21 @@ static void prf_cached(bl_encoder *enc, const prf_state *st, uint8_t tag, const 
     key[0] = (uint8_t)(len + 1);
     key[1] = tag;
     memcpy(key + 2, msg, len);
-    cache_slot *s = &enc->cache[slot_hash(key) & (CACHE_SLOTS - 1)];
+    uint64_t h = slot_hash(key);
+    cache_slot *n = &enc->near[h & (NEAR_SLOTS - 1)];
     /* len and msg are adjacent: one 16-byte compare checks both. */
-    if (!memcmp(&s->len, key, 16)) {
-        memcpy(out, s->mac, 32);
+    if (!memcmp(&n->len, key, 16)) {
+        memcpy(out, n->mac, 32);
         return;
     }
-    prf(st, msg, len, out);
-    memcpy(&s->len, key, 16);
-    memcpy(s->mac, out, 32);
+    cache_slot *s = &enc->cache[(h >> 20) & (CACHE_SLOTS - 1)];
+    if (memcmp(&s->len, key, 16)) {
+        prf(st, msg, len, out);
+        memcpy(&s->len, key, 16);
+        memcpy(s->mac, out, 32);
+    }
+    memcpy(n, s, sizeof *n);
+    memcpy(out, s->mac, 32);
 }
 
 /* Start loading the cache slot of a message.  Lookups are memory-bound (the
@@ -144,7 +162,7 @@ static void prefetch_slot(const bl_encoder *enc, uint8_t tag, const uint8_t *msg
     key[0] = (uint8_t)(len + 1);
     key[1] = tag;
     memcpy(key + 2, msg, len);
-    __builtin_prefetch(&enc->cache[slot_hash(key) & (CACHE_SLOTS - 1)]);
+    __builtin_prefetch(&enc->cache[(slot_hash(key) >> 20) & (CACHE_SLOTS - 1)]);
 }
 
 /* Bit positions from PRF output: 16-bit chunks scaled to [0, bits) by
@@ -209,6 +227,10 @@ void bl_encoder_free(bl_encoder *enc)
 {
     if (!enc)
         return;
+    if (enc->near) {
+        bl_wipe(enc->near, NEAR_SLOTS * sizeof *enc->near);
+        free(enc->near);
+    }
     if (enc->cache) {
         bl_wipe(enc->cache, CACHE_SLOTS * sizeof *enc->cache);
         munmap(enc->cache, CACHE_SLOTS * sizeof *enc->cache);
@@ -250,6 +272,9 @@ bl_status bl_encoder_new(const bl_schema *schema, const bl_profile *profile, con
        pages, which spares TLB misses on random lookups. */
     void *cache = mmap(NULL, CACHE_SLOTS * sizeof *enc->cache, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    enc->near = aligned_alloc(64, NEAR_SLOTS * sizeof *enc->near);
+    if (enc->near)
+        memset(enc->near, 0, NEAR_SLOTS * sizeof *enc->near);
     if (cache != MAP_FAILED) {
         madvise(cache, CACHE_SLOTS * sizeof *enc->cache, MADV_HUGEPAGE);
         enc->cache = cache;
@@ -260,7 +285,7 @@ bl_status bl_encoder_new(const bl_schema *schema, const bl_profile *profile, con
     enc->rec.nwords = words;
     enc->rec.words = aligned_alloc(64, ((words * 8 + 63) / 64) * 64);
     enc->col_content = calloc((size_t)profile->ncontent + 1, sizeof *enc->col_content);
-    if (!enc->cache || !enc->rec.words || !enc->col_content) {
+    if (!enc->cache || !enc->near || !enc->rec.words || !enc->col_content) {
         bl_encoder_free(enc);
         return bl_fail(err, BL_ENOMEM, "out of memory");
     }

@@ -29,7 +29,10 @@ void bl_error_clear(bl_error *err)
 {
     if (!err)
         return;
-    memset(err, 0, sizeof *err);
+    /* Field by field rather than memset: the encoder clears a local error per
+       value, and 700 bytes of memset per field showed up in profiles. */
+    err->code = 0;
+    err->source[0] = err->field[0] = err->text[0] = '\0';
     err->line = err->column = -1;
     err->record = err->position = -1;
 }

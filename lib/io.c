@@ -283,16 +283,22 @@ bl_status bl_csv_write_field(bl_atomic_file *f, const char *s, int last, bl_erro
     FILE *fp = f->fp;
     if (!s)
         s = "";
-    if (strpbrk(s, ",\"\r\n")) {
+    size_t plain = strcspn(s, ",\"\r\n");
+    if (s[plain]) {
+        /* Quote, doubling embedded quotes; copy the runs between quotes whole. */
         fputc('"', fp);
-        for (const char *p = s; *p; p++) {
-            if (*p == '"')
-                fputc('"', fp);
-            fputc(*p, fp);
+        for (const char *p = s; *p;) {
+            size_t run = strcspn(p, "\"");
+            fwrite(p, 1, run, fp);
+            p += run;
+            if (*p == '"') {
+                fputs("\"\"", fp);
+                p++;
+            }
         }
         fputc('"', fp);
     } else {
-        fputs(s, fp);
+        fwrite(s, 1, plain, fp);
     }
     if (fputc(last ? '\n' : ',', fp) == EOF)
         return write_failed(f, err);
