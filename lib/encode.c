@@ -684,6 +684,36 @@ static bl_status row_values(bl_encoder *enc, char **row, const char **raw, char 
     return BL_OK;
 }
 
+/* One content-file row: token, the profile's content columns, then the
+   derived columns computed from the normalised identifiers (empty when the
+   identifier was missing or invalid). */
+static bl_status write_content_row(const bl_encoder *enc, bl_atomic_file *content, const char *hex,
+                                   char **row, const norm_values *nv, bl_error *err)
+{
+    const bl_profile *p = enc->profile;
+    const bl_schema *s = enc->schema;
+    int ncols = p->ncontent + p->nderived;
+    bl_status st = bl_csv_write_field(content, hex, ncols == 0, err);
+    for (int c = 0; c < p->ncontent && st == BL_OK; c++)
+        st = bl_csv_write_field(content, row[enc->col_content[c]], c + 1 == ncols, err);
+    for (int d = 0; d < p->nderived && st == BL_OK; d++) {
+        char v[8] = "";
+        for (int i = 0; i < s->nfields; i++) {
+            if (p->derived[d] == BL_DERIVED_BIRTH_YEAR && s->fields[i].type == BL_FIELD_DATE &&
+                (s->salt_field < 0 || i == s->salt_field) && strlen(nv->v[i]) == 8) {
+                snprintf(v, sizeof v, "%.4s", nv->v[i]);
+                break;
+            }
+            if (p->derived[d] == BL_DERIVED_SEX && s->fields[i].type == BL_FIELD_SEX && nv->v[i][0]) {
+                snprintf(v, sizeof v, "%s", nv->v[i]);
+                break;
+            }
+        }
+        st = bl_csv_write_field(content, v, p->ncontent + d + 1 == ncols, err);
+    }
+    return st;
+}
+
 /* Set of record tokens seen, for duplicate-id detection: open addressing on
    the first 8 token bytes (memory grows with records, not with file bytes). */
 typedef struct token_set {
@@ -775,9 +805,13 @@ bl_status bl_encoder_encode_csv(bl_encoder *enc, const char *in_path, const char
     if (content_path) {
         if ((st = bl_atomic_open(content_path, &content, err)) != BL_OK)
             goto done;
-        st = bl_csv_write_field(content, "record_token", enc->profile->ncontent == 0, err);
+        int out_cols = enc->profile->ncontent + enc->profile->nderived;
+        st = bl_csv_write_field(content, "record_token", out_cols == 0, err);
         for (int c = 0; c < enc->profile->ncontent && st == BL_OK; c++)
-            st = bl_csv_write_field(content, enc->profile->content[c], c + 1 == enc->profile->ncontent, err);
+            st = bl_csv_write_field(content, enc->profile->content[c], c + 1 == out_cols, err);
+        for (int d = 0; d < enc->profile->nderived && st == BL_OK; d++)
+            st = bl_csv_write_field(content, bl_derived_name(enc->profile->derived[d]),
+                                    enc->profile->ncontent + d + 1 == out_cols, err);
         if (st != BL_OK)
             goto done;
     }
@@ -826,14 +860,8 @@ bl_status bl_encoder_encode_csv(bl_encoder *enc, const char *in_path, const char
             goto done;
         char hex[2 * BL_TOKEN_BYTES + 1];
         bl_hex(enc->rec.token, BL_TOKEN_BYTES, hex);
-        if (content) {
-            st = bl_csv_write_field(content, hex, enc->profile->ncontent == 0, err);
-            for (int c = 0; c < enc->profile->ncontent && st == BL_OK; c++)
-                st = bl_csv_write_field(content, row[enc->col_content[c]],
-                                        c + 1 == enc->profile->ncontent, err);
-            if (st != BL_OK)
-                goto done;
-        }
+        if (content && (st = write_content_row(enc, content, hex, row, nv, err)) != BL_OK)
+            goto done;
         if (idmap) {
             if ((st = bl_csv_write_field(idmap, rid, 0, err)) != BL_OK ||
                 (st = bl_csv_write_field(idmap, hex, 1, err)) != BL_OK)

@@ -50,7 +50,7 @@ static bl_status parse_profile(json_t *root, const bl_schema *schema, bl_profile
                                const char *src, bl_error *err)
 {
     static const char *const known[] = {"source", "record_id", "csv", "fields", "full_name",
-                                        "content", "description", NULL};
+                                        "content", "derived_content", "description", NULL};
     if (!json_is_object(root))
         return PROFILE_FAIL("$", "a profile is a JSON object");
     const char *k;
@@ -186,6 +186,35 @@ static bl_status parse_profile(json_t *root, const bl_schema *schema, bl_profile
             p->ncontent = (int)j + 1;
         }
     }
+    /* Derived content: generalisable attributes the holder attaches so the
+       controller can describe people (age bands, sex) without receiving the
+       identifiers they come from.  The DSA decides how they are generalised. */
+    json_t *derived = json_object_get(root, "derived_content");
+    if (derived) {
+        if (!json_is_array(derived) || json_array_size(derived) > 2)
+            return PROFILE_FAIL("derived_content", "must list at most \"BirthYear\" and \"Sex\"");
+        for (size_t j = 0; j < json_array_size(derived); j++) {
+            const char *d = json_string_value(json_array_get(derived, j));
+            char path[64];
+            snprintf(path, sizeof path, "derived_content[%zu]", j);
+            int code = !d ? 0 : !strcmp(d, "BirthYear") ? BL_DERIVED_BIRTH_YEAR : !strcmp(d, "Sex") ? BL_DERIVED_SEX : 0;
+            if (!code)
+                return PROFILE_FAIL(path, "unknown derived column (BirthYear, Sex)");
+            for (int prev = 0; prev < p->nderived; prev++)
+                if (p->derived[prev] == code)
+                    return PROFILE_FAIL(path, "listed twice");
+            for (int c = 0; c < p->ncontent; c++)
+                if (!strcmp(p->content[c], d))
+                    return PROFILE_FAIL(path, "'%s' is also a content column", d);
+            int need = code == BL_DERIVED_BIRTH_YEAR ? BL_FIELD_DATE : BL_FIELD_SEX, have = 0;
+            for (int f = 0; f < schema->nfields; f++)
+                have |= schema->fields[f].type == (bl_field_type)need;
+            if (!have)
+                return PROFILE_FAIL(path, "the schema has no %s field to derive it from",
+                                    need == BL_FIELD_DATE ? "date" : "sex");
+            p->derived[p->nderived++] = code;
+        }
+    }
     int any = p->full_name != NULL;
     for (int f = 0; f < schema->nfields; f++)
         any |= p->fields[f].column != NULL;
@@ -248,4 +277,9 @@ size_t bl_profile_content_count(const bl_profile *profile) { return (size_t)prof
 const char *bl_profile_content_column(const bl_profile *profile, size_t i)
 {
     return i < (size_t)profile->ncontent ? profile->content[i] : NULL;
+}
+
+const char *bl_derived_name(int code)
+{
+    return code == BL_DERIVED_BIRTH_YEAR ? "BirthYear" : code == BL_DERIVED_SEX ? "Sex" : "?";
 }

@@ -2738,9 +2738,20 @@ static json_t *dob_col(const char *column, const char *f1, const char *f2)
     return json_pack("{s:s,s:o}", "column", column, "formats", fm);
 }
 
+/* Every synthetic holder attaches birth year and sex, derived by the encoder
+   from the identifiers, so the controller can describe people by age band
+   and sex under the agreement (which generalises them) without receiving a
+   date of birth. */
+static json_t *with_derived(json_t *profile)
+{
+    if (profile)
+        json_object_set_new(profile, "derived_content", json_pack("[s,s]", "BirthYear", "Sex"));
+    return profile;
+}
+
 static bl_status write_profiles(outputs *outs, const char *dir, bl_error *err)
 {
-    json_t *gp = json_pack(
+    json_t *gp = with_derived(json_pack(
         "{s:s,s:s,s:s,s:{s:s,s:b},s:{s:o,s:o,s:o,s:o,s:o,s:o},s:[s,s,s,s,s]}",
         "source", "gp", "description",
         "GP practice register extract (NHS numbers mostly present; DD/MM/YYYY dates)",
@@ -2748,11 +2759,11 @@ static bl_status write_profiles(outputs *outs, const char *dir, bl_error *err)
         "given_name", col("Forename"), "family_name", col("Surname"), "dob",
         dob_col("DOB", "%d/%m/%Y", NULL), "sex", col("Sex"), "postcode", col("Postcode"),
         "nhs_number", col("NHSNumber"), "content", "EventDate", "EventType", "PracticeCode",
-        "LTCCount", "Notes");
+        "LTCCount", "Notes"));
     bl_status st = write_json(outs, dir, "gp.profile.json", gp, err);
     if (st != BL_OK)
         return st;
-    json_t *sc = json_pack(
+    json_t *sc = with_derived(json_pack(
         "{s:s,s:s,s:s,s:{s:s,s:b},s:{s:o,s:o,s:o,s:o},s:{s:s,s:s,s:s},s:[s,s,s,s,s]}",
         "source", "social_care", "description",
         "Adult and children's social care case records (one full-name column)", "record_id",
@@ -2760,22 +2771,22 @@ static bl_status write_profiles(outputs *outs, const char *dir, bl_error *err)
         dob_col("DateOfBirth", "%d-%b-%Y", "%Y-%m-%d"), "sex", col("Gender"), "postcode",
         col("Postcode"), "nhs_number", col("NHSNo"), "full_name", "column", "ClientName",
         "given", "given_name", "family", "family_name", "content", "EventDate", "EventType",
-        "ServiceType", "Ethnicity", "Notes");
+        "ServiceType", "Ethnicity", "Notes"));
     st = write_json(outs, dir, "social_care.profile.json", sc, err);
     if (st != BL_OK)
         return st;
-    json_t *ho = json_pack(
+    json_t *ho = with_derived(json_pack(
         "{s:s,s:s,s:s,s:{s:s,s:b},s:{s:o,s:o,s:o,s:o,s:o},s:[s,s,s,s,s]}",
         "source", "housing", "description",
         "Housing tenancy and homelessness records (no NHS number; Excel export with BOM and CRLF)",
         "record_id", "TenancyRef", "csv", "separator", ",", "skip_initial_space", 0, "fields",
         "given_name", col("FirstName"), "family_name", col("LastName"), "dob",
         dob_col("BirthDate", "%Y-%m-%d", NULL), "sex", col("Sex"), "postcode", col("PostCode"),
-        "content", "EventDate", "EventType", "Tenure", "HouseholdSize", "Notes");
+        "content", "EventDate", "EventType", "Tenure", "HouseholdSize", "Notes"));
     st = write_json(outs, dir, "housing.profile.json", ho, err);
     if (st != BL_OK)
         return st;
-    json_t *ed = json_pack(
+    json_t *ed = with_derived(json_pack(
         "{s:s,s:s,s:s,s:{s:s,s:b},s:{s:o,s:o,s:o,s:o,s:o},s:[s,s,s,s,s,s]}",
         "source", "education", "description",
         "School census style pupil records (legal names; no NHS number)", "record_id", "UPN",
@@ -2783,7 +2794,7 @@ static bl_status write_profiles(outputs *outs, const char *dir, bl_error *err)
         col("LegalForename"), "family_name", col("LegalSurname"), "dob",
         dob_col("DOB", "%d/%m/%Y", NULL), "sex", col("Gender"), "postcode", col("Postcode"),
         "content", "EventDate", "EventType", "SchoolPhase", "SENStatus", "FreeSchoolMeals",
-        "Notes");
+        "Notes"));
     return write_json(outs, dir, "education.profile.json", ed, err);
 }
 
