@@ -249,6 +249,46 @@ START_TEST(csv_errors_and_no_partial_outputs)
 }
 END_TEST
 
+START_TEST(content_file_has_token_content_and_derived_columns)
+{
+    bl_schema *schema;
+    bl_profile *profile;
+    bl_key *key;
+    bl_encoder *enc;
+    uint8_t raw[32] = {9};
+    const char pj[] = "{\"source\":\"gp\",\"record_id\":\"Id\",\"fields\":{\"given_name\":\"Given\","
+                      "\"dob\":{\"column\":\"DOB\",\"formats\":[\"%d/%m/%Y\"]},\"sex\":\"Sex\"},"
+                      "\"content\":[\"Event\"],\"derived_content\":[\"BirthYear\",\"Sex\"]}";
+    ck_assert_int_eq(bl_schema_default(&schema, NULL), BL_OK);
+    ck_assert_int_eq(bl_profile_parse(pj, strlen(pj), "p", schema, &profile, NULL), BL_OK);
+    ck_assert_int_eq(bl_key_from_bytes(raw, 32, &key, NULL), BL_OK);
+    ck_assert_int_eq(bl_encoder_new(schema, profile, key, &enc, NULL), BL_OK);
+    char *dir = test_tmpdir();
+    char in[4096], out[4096], content[4096];
+    snprintf(in, sizeof in, "%s/in.csv", dir);
+    snprintf(out, sizeof out, "%s/out.ble", dir);
+    snprintf(content, sizeof content, "%s/content.csv", dir);
+    write_file(in, "Id,Given,DOB,Sex,Event\n7,Ann,02/03/1961,Female,\"a, b\"\n8,Bo,31/02/1961,X,c\n");
+    ck_assert_int_eq(bl_encoder_encode_csv(enc, in, out, content, NULL, NULL, NULL, NULL, NULL), BL_OK);
+    char tok7[33], tok8[33], want[512];
+    ck_assert_int_eq(bl_encoder_record_token(enc, "7", tok7, NULL), BL_OK);
+    ck_assert_int_eq(bl_encoder_record_token(enc, "8", tok8, NULL), BL_OK);
+    snprintf(want, sizeof want, "record_token,Event,BirthYear,Sex\n%s,\"a, b\",1961,F\n%s,c,,\n", tok7, tok8);
+    FILE *f = fopen(content, "r");
+    char got[512] = "";
+    size_t n = fread(got, 1, sizeof got - 1, f);
+    got[n] = '\0';
+    fclose(f);
+    ck_assert_str_eq(got, want); /* no name, no DOB; invalid values derive nothing */
+    rm_rf(dir);
+    free(dir);
+    bl_encoder_free(enc);
+    bl_key_free(key);
+    bl_profile_free(profile);
+    bl_schema_free(schema);
+}
+END_TEST
+
 Suite *suite_encode(void)
 {
     Suite *s = suite_create("encode");
@@ -260,6 +300,7 @@ Suite *suite_encode(void)
     tcase_add_test(tc, missing_salt_withholds_and_invalid_values_counted);
     tcase_add_test(tc, record_tokens_depend_on_source_and_id);
     tcase_add_test(tc, csv_errors_and_no_partial_outputs);
+    tcase_add_test(tc, content_file_has_token_content_and_derived_columns);
     suite_add_tcase(s, tc);
     return s;
 }
