@@ -162,7 +162,12 @@ static void prefetch_slot(const bl_encoder *enc, uint8_t tag, const uint8_t *msg
     key[0] = (uint8_t)(len + 1);
     key[1] = tag;
     memcpy(key + 2, msg, len);
-    __builtin_prefetch(&enc->cache[(slot_hash(key) >> 20) & (CACHE_SLOTS - 1)]);
+    uint64_t h = slot_hash(key);
+    /* Most messages hit the small first level; prefetching their big-table
+       line too would only fill the miss queue and stall the rest. */
+    if (!memcmp(&enc->near[h & (NEAR_SLOTS - 1)].len, key, 16))
+        return;
+    __builtin_prefetch(&enc->cache[(h >> 20) & (CACHE_SLOTS - 1)]);
 }
 
 /* Bit positions from PRF output: 16-bit chunks scaled to [0, bits) by
