@@ -200,6 +200,17 @@ BL_EXPORT BL_RESULT bl_status bl_profile_parse(const char *json, size_t len, con
 BL_EXPORT void bl_profile_free(bl_profile *profile);
 /** Source name, e.g. "gp" (borrowed). */
 BL_EXPORT const char *bl_profile_source(const bl_profile *profile);
+/** Column holding the local record id (borrowed). */
+BL_EXPORT const char *bl_profile_record_id_column(const bl_profile *profile);
+/** Column feeding schema field `field`, or NULL if the source lacks it (borrowed). */
+BL_EXPORT const char *bl_profile_field_column(const bl_profile *profile, const bl_schema *schema,
+                                              const char *field);
+/** CSV separator and skip-initial-space setting of this source's extract. */
+BL_EXPORT char bl_profile_separator(const bl_profile *profile);
+BL_EXPORT int bl_profile_skip_initial_space(const bl_profile *profile);
+/** Content columns: count, and the i-th name (borrowed). */
+BL_EXPORT size_t bl_profile_content_count(const bl_profile *profile);
+BL_EXPORT const char *bl_profile_content_column(const bl_profile *profile, size_t i);
 
 /* ------------------------------------------------------------------ CSV */
 
@@ -218,6 +229,12 @@ BL_EXPORT BL_RESULT bl_status bl_csv_open(const char *path, char sep, int skip_i
  * strings (borrowed, valid until the next call); at end of input *fields is
  * NULL and *nfields 0.  A malformed record (unterminated quote, text after a
  * closing quote, invalid UTF-8) fails with BL_EPARSE naming the line.
+ * Records end at LF, CR LF or a bare CR; blank lines are skipped, never
+ * returned as records.  On a parse error err->line is the line on which the
+ * record started (for an unterminated quote, where the quote opened),
+ * err->column the 1-based field number and err->field "column N".  Records
+ * over 16 MiB or 100,000 fields fail with BL_EPARSE.  After any error the
+ * reader only repeats the failure.
  */
 BL_EXPORT BL_RESULT bl_status bl_csv_next(bl_csv_reader *r, char ***fields, size_t *nfields,
                                           bl_error *err);
@@ -274,6 +291,7 @@ BL_EXPORT BL_RESULT bl_status bl_normalise_text(const char *in, char *out, size_
 /* ---------------------------------------------------------------- encoder */
 
 typedef struct bl_encoder bl_encoder;
+typedef struct bl_record_view bl_record_view; /* defined under encoding files */
 
 /** Counts of records and of rejected values by reason, for summaries. */
 typedef struct bl_encode_stats {
@@ -311,6 +329,18 @@ BL_EXPORT BL_RESULT bl_status bl_encoder_encode_csv(bl_encoder *enc, const char 
                                                     const char *idmap_path,
                                                     bl_progress_fn progress, void *progress_user,
                                                     bl_encode_stats *stats, bl_error *err);
+/**
+ * Encode one row given as parallel arrays of column names and values (the
+ * same columns the source's CSV header would have), exactly as the CSV path
+ * does.  *out is borrowed until the next call on enc.  Invalid values are
+ * counted in *stats (may be NULL) and encoded as missing.
+ */
+BL_EXPORT BL_RESULT bl_status bl_encoder_encode_row(bl_encoder *enc, const char *const *columns,
+                                                    const char *const *values, size_t n,
+                                                    const bl_record_view **out,
+                                                    bl_encode_stats *stats, bl_error *err);
+/** Key fingerprint of the encoder's key (hex, borrowed). */
+BL_EXPORT const char *bl_encoder_key_fingerprint(const bl_encoder *enc);
 /** Record token for a local record id: 32 lower-case hex + NUL into hex33. */
 BL_EXPORT BL_RESULT bl_status bl_encoder_record_token(const bl_encoder *enc, const char *record_id,
                                             char *hex33, bl_error *err);
@@ -339,7 +369,7 @@ typedef struct bl_encfile_info {
 } bl_encfile_info;
 
 /** One record, borrowed from the reader until the next call. */
-typedef struct bl_record_view {
+struct bl_record_view {
     const uint8_t *token;          /* BL_TOKEN_BYTES */
     uint32_t present;              /* bit i set: field i present */
     const uint64_t *const *fields; /* field_count filters, field_bits[i]/64 words */
@@ -347,7 +377,7 @@ typedef struct bl_record_view {
     const uint64_t *blocking_keys; /* blocking_key_count values; 0 = no key */
     uint8_t sex;                   /* 0 unknown, 1 male, 2 female */
     uint8_t age_band;              /* 0 unknown, else 1 + age/10 at encoding */
-} bl_record_view;
+};
 
 BL_EXPORT BL_RESULT bl_status bl_encfile_open(const char *path, bl_encfile_reader **out,
                                               bl_error *err);
@@ -392,7 +422,9 @@ BL_EXPORT void bl_encfile_writer_abort(bl_encfile_writer *w);
 
 /**
  * Dice kernels.  All compute 2|a AND b| / (|a| + |b|) over `words` 64-bit
- * words; integer-exact, identical across kernels.
+ * words; integer-exact, identical across kernels.  Filters need no particular
+ * alignment and must have fewer than 2^32 bits.  Two empty filters have
+ * Dice 0, so they pass only a threshold of 0.
  */
 typedef enum bl_kernel {
     BL_KERNEL_AUTO = 0,
@@ -417,15 +449,18 @@ BL_EXPORT uint32_t bl_and_popcount(const uint64_t *a, const uint64_t *b, size_t 
 BL_EXPORT double bl_dice(const uint64_t *a, const uint64_t *b, size_t words);
 /**
  * Integer threshold test: true iff 2|a&b| * den >= num * (|a|+|b|), i.e.
- * Dice >= num/den, with no floating point.  pa, pb are precomputed popcounts.
+ * Dice >= num/den, with no floating point and no overflow for any uint32
+ * inputs.  When pa + pb == 0 (two empty filters) it is true only for
+ * num == 0.  pa, pb are precomputed popcounts.
  */
 BL_EXPORT int bl_dice_at_least(const uint64_t *a, uint32_t pa, const uint64_t *b, uint32_t pb,
                                size_t words, uint32_t num, uint32_t den);
 /**
  * One-to-many: for each of the n filters in `many` (contiguous, `words` each,
  * popcounts in `pop_many`), write to out_idx the indices whose Dice with `one`
- * is >= num/den.  Returns the number written (at most n).  This is the hot
- * loop; it uses the kernel in force.
+ * is >= num/den, in increasing order.  Returns the number written (at most
+ * n; indices are 32-bit, so n above 2^32 is scanned only up to 2^32).  This
+ * is the hot loop; it uses the kernel in force.
  */
 BL_EXPORT size_t bl_dice_scan(const uint64_t *one, uint32_t pop_one, const uint64_t *many,
                               const uint32_t *pop_many, size_t n, size_t words, uint32_t num,
@@ -453,11 +488,573 @@ BL_EXPORT BL_RESULT bl_status bl_synth_write(const bl_synth_options *opt, const 
 /* ------------------------------------------------------------- matching */
 /* (section owned by lib/block.c compare.c model.c cluster.c linkmap.c match.c report.c) */
 
+/*
+ * Matching links the records of one or more encoding files (one per source)
+ * into entities.  The pipeline: load the files into a bl_dataset; generate
+ * candidate pairs (keyed blocking keys plus LSH on the CLK); compare each pair
+ * field by field (Dice of field filters -> agreement level); score with a
+ * Fellegi-Sunter model (u from random pairs, m and the prior by EM, term
+ * frequencies from identical salted filters); cluster with union-find under
+ * evidence constraints; write a link map.  The service never needs the key.
+ */
+
+typedef struct bl_dataset bl_dataset;
+typedef struct bl_model bl_model;
+typedef struct bl_linkmap bl_linkmap;
+typedef struct bl_evaluation bl_evaluation;
+
+/** An empty dataset.  *out owned: bl_dataset_free. */
+BL_EXPORT BL_RESULT bl_status bl_dataset_new(bl_dataset **out, bl_error *err);
+/**
+ * Read every record of an encoding file into the dataset.  The first file
+ * fixes the layout; later files must share schema fingerprint, key
+ * fingerprint and layout, else BL_EMISMATCH naming both files.  Files with the
+ * same source name are one source.
+ */
+BL_EXPORT BL_RESULT bl_status bl_dataset_add_file(bl_dataset *ds, const char *path,
+                                                  bl_progress_fn progress, void *progress_user,
+                                                  bl_error *err);
+/* A dataset is filled, then read.  Matching counts term frequencies into it on
+   first use, so one dataset must not be matched from two threads at once. */
+BL_EXPORT size_t bl_dataset_record_count(const bl_dataset *ds);
+BL_EXPORT size_t bl_dataset_source_count(const bl_dataset *ds);
+/** Source name (borrowed, valid while ds lives); NULL if out of range. */
+BL_EXPORT const char *bl_dataset_source_name(const bl_dataset *ds, size_t source);
+/**
+ * Index of the record with this token (and source, which may be NULL to
+ * search all sources).  BL_ENOTFOUND if there is none.
+ */
+BL_EXPORT BL_RESULT bl_status bl_dataset_find(const bl_dataset *ds, const char *source,
+                                              const uint8_t token[BL_TOKEN_BYTES], size_t *index,
+                                              bl_error *err);
+BL_EXPORT void bl_dataset_free(bl_dataset *ds);
+
+/** Options for training and matching; fill with bl_match_options_default. */
+typedef struct bl_match_options {
+    double threshold;          /* link pairs with match probability >= this (0.9) */
+    double review_low;         /* [review_low, threshold) goes to clerical review (0.5) */
+    unsigned threads;          /* worker threads; 0 = all online CPUs */
+    size_t max_block;          /* blocks with more records are skipped, with a warning (1000) */
+    unsigned lsh_bands;        /* CLK bit-sampling LSH bands; 0 disables LSH (24) */
+    unsigned lsh_bits;         /* bits sampled per band (64) */
+    uint64_t u_sample_pairs;   /* random pairs for u probabilities (4,000,000) */
+    unsigned em_max_iterations; /* cap on EM iterations (5000) */
+    double em_tolerance;       /* stop when no m or prior moves more than this (1e-6) */
+    uint64_t seed;             /* for random pairs and LSH bit positions (1) */
+    const char *const *unique_sources; /* sources with at most one record per person */
+    size_t unique_source_count;
+    double unique_min_probability; /* to join two records of a unique source (0.999) */
+    double merge_min_support;  /* mean cross-pair probability to merge two clusters (0.5) */
+    int retrain;               /* re-estimate m and prior even if the model is trained */
+    bl_log_fn log;             /* warnings (capped blocks) and EM progress; may be NULL */
+    void *log_user;
+    int reserved[8];
+} bl_match_options;
+
+BL_EXPORT void bl_match_options_default(bl_match_options *opt);
+
+/** What a training or matching run did, for summaries and reports. */
+typedef struct bl_match_stats {
+    uint64_t records;
+    uint64_t candidate_pairs;   /* distinct pairs after blocking + LSH */
+    uint64_t blocking_pairs;    /* pairs from blocking keys alone */
+    uint64_t lsh_only_pairs;    /* pairs only LSH found */
+    uint64_t blocks_capped;
+    uint64_t keys_dropped;      /* key occurrences the semi-join dropped */
+    uint64_t u_sample_pairs;
+    unsigned em_iterations;
+    int em_converged;
+    uint64_t links;             /* accepted pair links (before clustering constraints) */
+    uint64_t links_rejected;    /* links refused by uniqueness or cluster support */
+    uint64_t entities;
+    uint64_t multi_record_entities;
+    uint64_t review_pairs;
+    double seconds_load, seconds_block, seconds_compare, seconds_train, seconds_cluster;
+    uint64_t reserved[8];
+} bl_match_stats;
+
+/**
+ * An untrained model for the dataset's fields, with default agreement levels
+ * per field type and starting values.  *out owned: bl_model_free.
+ */
+BL_EXPORT BL_RESULT bl_status bl_model_default(const bl_dataset *ds, bl_model **out, bl_error *err);
+/** Load a model saved by bl_model_save (JSON, hand-editable). */
+BL_EXPORT BL_RESULT bl_status bl_model_load(const char *path, bl_model **out, bl_error *err);
+BL_EXPORT BL_RESULT bl_status bl_model_parse(const char *json, size_t len, const char *name,
+                                             bl_model **out, bl_error *err);
+/** Save atomically as JSON. */
+BL_EXPORT BL_RESULT bl_status bl_model_save(const bl_model *model, const char *path, bl_error *err);
+/** The model as JSON text.  *out owned: free(). */
+BL_EXPORT BL_RESULT bl_status bl_model_to_json(const bl_model *model, char **out, bl_error *err);
+/** 1 once m, u and the prior were estimated (or loaded trained). */
+BL_EXPORT int bl_model_is_trained(const bl_model *model);
+BL_EXPORT void bl_model_free(bl_model *model);
+/**
+ * Estimate the model on the dataset: u from random pairs, term frequencies,
+ * candidate pairs, then m, u and the class shares by EM over the candidates
+ * (latent classes chosen by BIC; see docs/matching.md), or m and the prior
+ * with u fixed from random pairs when the model says "u_estimation":
+ * "random_pairs".  Values the model marks as fixed are left alone.  stats may
+ * be NULL.
+ */
+BL_EXPORT BL_RESULT bl_status bl_model_train(bl_model *model, const bl_dataset *ds,
+                                             const bl_match_options *opt, bl_progress_fn progress,
+                                             void *progress_user, bl_match_stats *stats,
+                                             bl_error *err);
+
+/**
+ * Link the dataset: block, compare, train the model if it is not trained (or
+ * opt->retrain), score, cluster.  The model is updated in place when trained.
+ * *out owned: bl_linkmap_free.  stats may be NULL.
+ */
+BL_EXPORT BL_RESULT bl_status bl_match_run(const bl_dataset *ds, bl_model *model,
+                                           const bl_match_options *opt, bl_progress_fn progress,
+                                           void *progress_user, bl_linkmap **out,
+                                           bl_match_stats *stats, bl_error *err);
+
+#define BL_MAX_FIELDS 32 /* schema fields at most (the presence mask is 32 bits) */
+
+/** One field's evidence in an explanation (a waterfall row). */
+typedef struct bl_field_evidence {
+    const char *field;      /* borrowed from the model */
+    int level;              /* 0 missing, 1 disagree, ... highest = exact */
+    const char *level_name; /* "missing", "disagree", "partial", "close", "exact" */
+    double dice;            /* -1 when missing */
+    double m, u;            /* 0 when missing */
+    double weight;          /* log2(m/u), 0 when missing */
+    double tf_adjustment;   /* extra weight for a rare (or common) exact value */
+} bl_field_evidence;
+
+typedef struct bl_explanation {
+    double prior_weight;    /* log2 prior odds */
+    double related_adjustment; /* latent-class adjustment: + when the pattern looks like
+                               a match with variant names, - when it looks like a related or
+                               same-household non-match (twins, siblings); 0 without them */
+    double weight;          /* prior_weight + sum of field weights and adjustments */
+    double probability;
+    size_t field_count;
+    bl_field_evidence fields[BL_MAX_FIELDS];
+} bl_explanation;
+
+/** Explain the score of records a and b (dataset indices) under a trained model. */
+BL_EXPORT BL_RESULT bl_status bl_explain_pair(const bl_dataset *ds, const bl_model *model,
+                                              size_t a, size_t b, bl_explanation *out,
+                                              bl_error *err);
+
+/** One record of a link map. */
+typedef struct bl_linkmap_entry {
+    const char *source;               /* borrowed from the link map */
+    uint8_t token[BL_TOKEN_BYTES];
+    uint64_t entity_id;               /* 1, 2, ...; equal ids = same person */
+    double match_probability;         /* of the record's strongest accepted link; 0 if none */
+    uint32_t entity_size;             /* records in the entity */
+} bl_linkmap_entry;
+
+/** A pair for clerical review. */
+typedef struct bl_review_pair {
+    const char *source_a, *source_b;  /* borrowed */
+    uint8_t token_a[BL_TOKEN_BYTES], token_b[BL_TOKEN_BYTES];
+    double weight, probability;
+    const char *reason;               /* "grey-band", "weak-bridge", "unique-source" */
+} bl_review_pair;
+
+BL_EXPORT size_t bl_linkmap_count(const bl_linkmap *lm);
+BL_EXPORT BL_RESULT bl_status bl_linkmap_get(const bl_linkmap *lm, size_t i, bl_linkmap_entry *out,
+                                             bl_error *err);
+BL_EXPORT size_t bl_linkmap_review_count(const bl_linkmap *lm);
+BL_EXPORT BL_RESULT bl_status bl_linkmap_review_get(const bl_linkmap *lm, size_t i,
+                                                    bl_review_pair *out, bl_error *err);
+/**
+ * Write the link map as CSV (atomically): header
+ * `source,record_token,entity_id,match_probability,entity_size`, tokens as
+ * 32 lower-case hex.
+ */
+BL_EXPORT BL_RESULT bl_status bl_linkmap_write_csv(const bl_linkmap *lm, const char *path,
+                                                   bl_error *err);
+/** Review pairs as CSV: source_a,record_token_a,source_b,record_token_b,match_weight,match_probability,reason */
+BL_EXPORT BL_RESULT bl_status bl_linkmap_write_review_csv(const bl_linkmap *lm, const char *path,
+                                                          bl_error *err);
+/** Read a link map CSV written by bl_linkmap_write_csv (and optionally its review CSV, may be NULL). */
+BL_EXPORT BL_RESULT bl_status bl_linkmap_read_csv(const char *path, const char *review_path,
+                                                  bl_linkmap **out, bl_error *err);
+/**
+ * Who fails to link, and cluster shape: link rates by source, age band and
+ * sex, entity sizes and link density, as JSON.  Age band and sex are known
+ * only for link maps made by bl_match_run.  *out owned: free().
+ */
+BL_EXPORT BL_RESULT bl_status bl_linkmap_report_json(const bl_linkmap *lm, char **out, bl_error *err);
+/** The same report written to a file (atomically). */
+BL_EXPORT BL_RESULT bl_status bl_linkmap_write_report(const bl_linkmap *lm, const char *path,
+                                                      bl_error *err);
+BL_EXPORT void bl_linkmap_free(bl_linkmap *lm);
+
+/** Pairwise counts for one slice of an evaluation. */
+typedef struct bl_eval_counts {
+    uint64_t true_positive;   /* pairs linked and truly the same person */
+    uint64_t predicted;       /* pairs linked */
+    uint64_t actual;          /* pairs truly the same person */
+    double precision, recall, f1;
+} bl_eval_counts;
+
+/**
+ * Evaluate a link map against truth.  truth_csv: `source,record_id,person_id`;
+ * id maps (one per source, `record_id,record_token`, as `encode --id-map`
+ * writes) turn record ids into tokens.  Counting uses contingency tables, so
+ * it scales to millions of records.  *out owned: bl_evaluation_free.
+ */
+BL_EXPORT BL_RESULT bl_status bl_evaluate_files(const char *truth_csv,
+                                                const char *const *id_map_sources,
+                                                const char *const *id_map_paths, size_t id_maps,
+                                                const char *linkmap_csv, bl_evaluation **out,
+                                                bl_error *err);
+BL_EXPORT void bl_evaluation_overall(const bl_evaluation *ev, bl_eval_counts *out);
+/** Source pairs are named "a-b" with a <= b ("gp-gp" for pairs within gp). */
+BL_EXPORT size_t bl_evaluation_pair_count(const bl_evaluation *ev);
+BL_EXPORT const char *bl_evaluation_pair_name(const bl_evaluation *ev, size_t i);
+BL_EXPORT void bl_evaluation_pair(const bl_evaluation *ev, size_t i, bl_eval_counts *out);
+/** Persons split over several entities; entities holding several persons. */
+BL_EXPORT uint64_t bl_evaluation_split_persons(const bl_evaluation *ev);
+BL_EXPORT uint64_t bl_evaluation_merged_entities(const bl_evaluation *ev);
+/** {"overall": {...}, "by_source_pair": {...}, ...}.  *out owned: free(). */
+BL_EXPORT BL_RESULT bl_status bl_evaluation_to_json(const bl_evaluation *ev, char **out,
+                                                    bl_error *err);
+BL_EXPORT void bl_evaluation_free(bl_evaluation *ev);
+
 /* --------------------------------------------- clkhash / anonlink interchange */
 /* (section owned by lib/clkhash.c) */
 
+/*
+ * CLKs bit-identical to clkhash 0.18 for the same linkage schema, secret and
+ * rows; anonlink's CLK JSON ({"clks": [base64, ...]}); and anonlink-style
+ * matching (Dice threshold candidates, greedy solving).  docs/clkhash.md lists
+ * the schema options supported and refused, and each clkhash quirk that is
+ * reproduced.  A CLK is held as clkhash serialises it: bit i of the filter is
+ * bit (7 - i % 8) of byte i / 8 (most significant bit first), and a length
+ * that is not a multiple of 8 is padded with zero bits.
+ */
+
+typedef struct bl_clkhash_schema bl_clkhash_schema;
+
+/**
+ * Parse a clkhash linkage schema (version 3; versions 1 and 2 are converted
+ * as clkhash converts them).  Options bloomlink cannot reproduce bit for bit
+ * fail with BL_EUNSUPPORTED and err->field holding the JSON path (e.g.
+ * "features[2].hashing.comparison.type"); invalid schemas fail with
+ * BL_ESCHEMA.  *out owned: bl_clkhash_schema_free.
+ */
+BL_EXPORT BL_RESULT bl_status bl_clkhash_schema_load(const char *path, bl_clkhash_schema **out,
+                                                     bl_error *err);
+BL_EXPORT BL_RESULT bl_status bl_clkhash_schema_parse(const char *json, size_t len,
+                                                      const char *name,
+                                                      bl_clkhash_schema **out, bl_error *err);
+BL_EXPORT void bl_clkhash_schema_free(bl_clkhash_schema *schema);
+/** Columns a row must have: every feature, ignored ones included. */
+BL_EXPORT size_t bl_clkhash_schema_column_count(const bl_clkhash_schema *schema);
+/** Identifier of column i (borrowed, valid while schema lives; NULL if out of range). */
+BL_EXPORT const char *bl_clkhash_schema_column_name(const bl_clkhash_schema *schema, size_t i);
+/** CLK length in bits after XOR folding (the schema's "l"). */
+BL_EXPORT size_t bl_clkhash_schema_clk_bits(const bl_clkhash_schema *schema);
+/** Bytes of one CLK: (clk_bits + 7) / 8. */
+BL_EXPORT size_t bl_clkhash_schema_clk_bytes(const bl_clkhash_schema *schema);
+
+typedef struct bl_clkhash_encoder bl_clkhash_encoder;
+
+/**
+ * Derive the per-feature keys from `secret` (the bytes clkhash is given,
+ * i.e. the UTF-8 of its secret string) with HKDF as the schema says.  Borrows
+ * schema, which must outlive the encoder; the caller wipes `secret`.  The
+ * encoder is immutable: several threads may encode rows with it at once.
+ * *out owned: bl_clkhash_encoder_free (which wipes the keys).
+ */
+BL_EXPORT BL_RESULT bl_status bl_clkhash_encoder_new(const bl_clkhash_schema *schema,
+                                                     const void *secret, size_t secret_len,
+                                                     bl_clkhash_encoder **out, bl_error *err);
+BL_EXPORT void bl_clkhash_encoder_free(bl_clkhash_encoder *enc);
+/**
+ * Validate and encode one row of `ncols` UTF-8 values (in schema column
+ * order) into clk (bl_clkhash_schema_clk_bytes bytes).  A value that fails the
+ * schema's format (as clkhash validates it) is BL_EINVALID with err->field
+ * naming the column; a value bloomlink cannot reproduce is BL_EUNSUPPORTED.
+ */
+BL_EXPORT BL_RESULT bl_status bl_clkhash_encode_row(const bl_clkhash_encoder *enc,
+                                                    const char *const *row, size_t ncols,
+                                                    uint8_t *clk, bl_error *err);
+
+/** How the first CSV line is treated by bl_clkhash_encode_csv. */
+typedef enum bl_clkhash_header {
+    BL_CLKHASH_HEADER_CHECK = 0,  /* a header naming every feature, in order (clkhash's default) */
+    BL_CLKHASH_HEADER_IGNORE = 1, /* a header, not checked */
+    BL_CLKHASH_HEADER_NONE = 2    /* no header: the first line is a record */
+} bl_clkhash_header;
+
+/**
+ * Encode every record of CSV `in_path` and write anonlink's JSON to
+ * `out_path` (atomically; nothing is left behind on failure).  *count (may be
+ * NULL) receives the number of CLKs written.  Errors name the CSV line.
+ */
+BL_EXPORT BL_RESULT bl_status bl_clkhash_encode_csv(const bl_clkhash_encoder *enc,
+                                                    const char *in_path,
+                                                    bl_clkhash_header header,
+                                                    const char *out_path,
+                                                    bl_progress_fn progress, void *progress_user,
+                                                    uint64_t *count, bl_error *err);
+
+/* A set of equal-length CLKs (one party's), as anonlink exchanges them. */
+typedef struct bl_clkset bl_clkset;
+
+/** An empty set for CLKs of `bits` bits (a multiple of 8).  *out owned. */
+BL_EXPORT BL_RESULT bl_status bl_clkset_new(size_t bits, bl_clkset **out, bl_error *err);
+/** Append one CLK of bl_clkset_bits(set) / 8 bytes (copied). */
+BL_EXPORT BL_RESULT bl_status bl_clkset_append(bl_clkset *set, const uint8_t *clk, bl_error *err);
+BL_EXPORT size_t bl_clkset_count(const bl_clkset *set);
+BL_EXPORT size_t bl_clkset_bits(const bl_clkset *set);
+/** CLK i (borrowed, valid until the set changes or is freed; NULL if out of range). */
+BL_EXPORT const uint8_t *bl_clkset_get(const bl_clkset *set, size_t i);
+BL_EXPORT void bl_clkset_free(bl_clkset *set);
+/**
+ * Read anonlink JSON: an object whose "clks" member is an array of base64
+ * strings, all of one length (strict base64; errors name "clks[i]").
+ */
+BL_EXPORT BL_RESULT bl_status bl_clkset_load_json(const char *path, bl_clkset **out,
+                                                  bl_error *err);
+BL_EXPORT BL_RESULT bl_status bl_clkset_parse_json(const char *json, size_t len, const char *name,
+                                                   bl_clkset **out, bl_error *err);
+/** Write {"clks": [...]} to path atomically. */
+BL_EXPORT BL_RESULT bl_status bl_clkset_write_json(const bl_clkset *set, const char *path,
+                                                   bl_error *err);
+/**
+ * Write the CLKs as an encoding file (.ble): no fields, no blocking keys,
+ * empty fingerprints, record token = 8 zero bytes then the record's index as a
+ * big-endian 64-bit number.  The CLK length must be a multiple of 64 bits.
+ * CLK bit i becomes bit i % 64 of filter word i / 64.
+ */
+BL_EXPORT BL_RESULT bl_status bl_clkset_write_ble(const bl_clkset *set, const char *path,
+                                                  const char *source, bl_error *err);
+/** Read the CLKs of an encoding file (any .ble with a CLK), in record order. */
+BL_EXPORT BL_RESULT bl_status bl_clkset_load_ble(const char *path, bl_clkset **out,
+                                                 bl_error *err);
+
+/* The result of anonlink-style solving: groups of (party, record) pairs. */
+typedef struct bl_clk_groups bl_clk_groups;
+
+/**
+ * Match the CLK sets of `nparties` parties (2 or more, equal CLK lengths) as
+ * anonlink does: every cross-party pair whose Dice coefficient, computed as
+ * the double 2|a&b| / (|a|+|b|), is >= threshold (0 < threshold <= 1) is a
+ * candidate; candidates are taken in order of decreasing similarity (ties by
+ * party, then record indices) and merged greedily: two groups merge only when
+ * every cross pair between them is a candidate.  With two parties this is
+ * greedy one-to-one matching.  Groups of one record are dropped.  Uses the
+ * Dice kernel in force.  *out owned: bl_clk_groups_free.
+ */
+BL_EXPORT BL_RESULT bl_status bl_clk_match(const bl_clkset *const *parties, size_t nparties,
+                                           double threshold, bl_progress_fn progress,
+                                           void *progress_user, bl_clk_groups **out,
+                                           bl_error *err);
+/** Groups, sorted by their first member; members sorted by (party, record). */
+BL_EXPORT size_t bl_clk_groups_count(const bl_clk_groups *groups);
+BL_EXPORT size_t bl_clk_group_size(const bl_clk_groups *groups, size_t i);
+/** Member j of group i (0 into both outputs when out of range). */
+BL_EXPORT void bl_clk_group_member(const bl_clk_groups *groups, size_t i, size_t j,
+                                   uint32_t *party, uint32_t *record);
+/** Number of candidate pairs the solver considered. */
+BL_EXPORT uint64_t bl_clk_groups_candidate_count(const bl_clk_groups *groups);
+/** Write anonlink's groups JSON, {"groups": [[[party, record], ...], ...]}, atomically. */
+BL_EXPORT BL_RESULT bl_status bl_clk_groups_write_json(const bl_clk_groups *groups,
+                                                       const char *path, bl_error *err);
+BL_EXPORT void bl_clk_groups_free(bl_clk_groups *groups);
+
 /* ---------------------------------------------------------------- governance */
-/* (section owned by lib/dsa.c emit.c audit.c) */
+/* (section owned by lib/dsa.c emit.c audit.c optout.c suppress.c) */
+
+/*
+ * A data-sharing agreement (DSA) is a JSON file that every party signs with
+ * Ed25519 (docs/governance.md describes every key).  What is signed is the
+ * canonical text: the document without "signatures", serialised with sorted
+ * keys, no whitespace, ASCII only.  The emitter runs only under an agreement
+ * that every listed party has signed and that is in force.
+ */
+typedef struct bl_dsa bl_dsa;
+
+#define BL_ED25519_PUBLIC_HEX 64 /* hex characters of a party's public key */
+
+typedef enum bl_dsa_signature_state {
+    BL_DSA_UNSIGNED = 0,      /* no signature by this party's key */
+    BL_DSA_SIGNED = 1,        /* a valid signature over the current canonical text */
+    BL_DSA_BAD_SIGNATURE = 2  /* a signature that does not verify: the text changed */
+} bl_dsa_signature_state;
+
+/** Parse and validate an agreement; signatures are checked but not
+ *  required here (bl_dsa_verify decides).  *out owned: bl_dsa_free. */
+BL_EXPORT BL_RESULT bl_status bl_dsa_load(const char *path, bl_dsa **out, bl_error *err);
+BL_EXPORT BL_RESULT bl_status bl_dsa_parse(const char *json, size_t len, const char *name,
+                                           bl_dsa **out, bl_error *err);
+BL_EXPORT void bl_dsa_free(bl_dsa *dsa);
+/** Project id (borrowed, valid while dsa lives). */
+BL_EXPORT const char *bl_dsa_project_id(const bl_dsa *dsa);
+/** The signed text (borrowed); changes to the document other than signatures
+ *  are not possible through this API. */
+BL_EXPORT const char *bl_dsa_canonical_text(const bl_dsa *dsa);
+/** SHA-256 of the canonical text, lower-case hex (borrowed). */
+BL_EXPORT const char *bl_dsa_hash(const bl_dsa *dsa);
+BL_EXPORT size_t bl_dsa_party_count(const bl_dsa *dsa);
+/** Party name / public key hex (borrowed); NULL if out of range. */
+BL_EXPORT const char *bl_dsa_party_name(const bl_dsa *dsa, size_t i);
+BL_EXPORT const char *bl_dsa_party_public_key(const bl_dsa *dsa, size_t i);
+BL_EXPORT bl_dsa_signature_state bl_dsa_party_signature(const bl_dsa *dsa, size_t i);
+/**
+ * BL_OK iff every party signed the current canonical text, no signature is by
+ * an outsider, and `now` (Unix seconds, UTC; 0 = the current time) lies in
+ * [valid_from, expires].  Else BL_ESIGNATURE naming the party, or BL_EEXPIRED.
+ */
+BL_EXPORT BL_RESULT bl_status bl_dsa_verify(const bl_dsa *dsa, int64_t now, bl_error *err);
+/**
+ * New Ed25519 signing key: PKCS#8 PEM in an owner-only (0600) file.  Writes
+ * the public key as hex into public_hex (BL_ED25519_PUBLIC_HEX + 1 bytes).
+ */
+BL_EXPORT BL_RESULT bl_status bl_signing_key_generate(const char *path, int overwrite,
+                                                      char *public_hex, bl_error *err);
+/** Public key (hex) of a signing key file; refuses group/world-readable files. */
+BL_EXPORT BL_RESULT bl_status bl_signing_key_public(const char *path, char *public_hex,
+                                                    bl_error *err);
+/**
+ * Sign the canonical text with the key in key_path, which must be a party's;
+ * replaces that party's earlier signature (in memory: save with bl_dsa_save).
+ * `now` (0 = current time) fills the unsigned "signed_at" note.
+ */
+BL_EXPORT BL_RESULT bl_status bl_dsa_sign(bl_dsa *dsa, const char *key_path, int64_t now,
+                                          bl_error *err);
+/**
+ * Put a party's public key (hex) into the agreement, for drafting.  The text
+ * changes, so every signature is removed.  BL_ENOTFOUND if no such party.
+ */
+BL_EXPORT BL_RESULT bl_status bl_dsa_set_party_key(bl_dsa *dsa, const char *party,
+                                                   const char *public_hex, bl_error *err);
+/** Write the agreement (indented, signatures included) atomically. */
+BL_EXPORT BL_RESULT bl_status bl_dsa_save(const bl_dsa *dsa, const char *path, bl_error *err);
+
+/**
+ * Project pseudonym of an entity: hex of the first 16 bytes of
+ * HMAC-SHA256(project key, project_id || 0x00 || entity_id), 32 characters +
+ * NUL into hex33.  Different projects (keys) give unlinkable pseudonyms.
+ */
+BL_EXPORT BL_RESULT bl_status bl_pseudonym(const bl_key *project_key, const char *project_id,
+                                           const char *entity_id, char *hex33, bl_error *err);
+
+/** Counts from bl_optout_tokens (no identifiers). */
+typedef struct bl_optout_stats {
+    uint64_t list_entries;           /* valid NHS numbers on the opt-out list */
+    uint64_t list_invalid;           /* list entries failing the Modulus 11 check */
+    uint64_t records_read;           /* extract records */
+    uint64_t records_without_nhs;    /* missing or invalid NHS number */
+    uint64_t filter_hits;            /* records the Bloom pre-filter passed on */
+    uint64_t filter_false_positives; /* of those, not on the list (exact check) */
+    uint64_t tokens_written;         /* distinct record tokens written */
+    uint64_t reserved[8];
+} bl_optout_stats;
+
+/**
+ * At the holder: read the extract with its profile, normalise each record's
+ * NHS number and write "source,record_token" rows (sorted, distinct) for the
+ * records whose number is on the national data opt-out list (a CSV with one
+ * column of NHS numbers, or a column named nhs_number).  Output is atomic.
+ * BL_ENOTFOUND if the profile maps no NHS number column.
+ */
+BL_EXPORT BL_RESULT bl_status bl_optout_tokens(const bl_schema *schema, const bl_profile *profile,
+                                               const bl_key *key, const char *extract_path,
+                                               const char *nhs_list_path, const char *out_path,
+                                               bl_optout_stats *stats, bl_error *err);
+
+/** One input of the emitter: a source name and a file. */
+typedef struct bl_emit_input {
+    const char *source;
+    const char *path;
+} bl_emit_input;
+
+typedef enum bl_emit_format {
+    BL_EMIT_SQLITE = 0,   /* one SQLite file: person, event, provenance, variable */
+    BL_EMIT_CSV = 1,      /* a directory of person.csv, event.csv, provenance.csv, variable.csv */
+    BL_EMIT_AGGREGATE = 2 /* one CSV of suppressed person counts by aggregate_by */
+} bl_emit_format;
+
+/** Emitter options; fill with bl_emit_options_default, then set. */
+typedef struct bl_emit_options {
+    const char *dsa_path;          /* signed agreement (required) */
+    const char *project_key_path;  /* owner-only 32-byte project key (required) */
+    const char *linkmap_path;      /* link map CSV from the matcher (required) */
+    const bl_emit_input *content;  /* content files, one per source (at least one) */
+    size_t content_count;
+    const bl_emit_input *optout;   /* opt-out token files from bl_optout_tokens */
+    size_t optout_count;
+    const char *out_path;          /* dataset file, CSV directory or aggregate CSV */
+    bl_emit_format format;         /* BL_EMIT_SQLITE */
+    const char *const *aggregate_by; /* BL_EMIT_AGGREGATE: "sources", "in_<source>", person columns */
+    size_t aggregate_by_count;
+    const char *report_path;       /* optional JSON report (counts, columns, opt-out mix) */
+    const char *audit_log_path;    /* required: every run appends an entry */
+    const char *actor;             /* required: who runs it (the CLI passes the login name) */
+    int64_t now;                   /* Unix seconds for expiry and timestamps; 0 = now */
+    int overwrite;                 /* replace an existing output */
+    bl_progress_fn progress;
+    void *progress_user;
+    uint64_t fail_after_rows;      /* test hook: fail with BL_EIO after this many rows (0 = off) */
+    void *reserved[8];
+} bl_emit_options;
+
+/** Counts of an emit run.  report_json is owned: bl_emit_result_clear. */
+typedef struct bl_emit_result {
+    char dsa_hash[BL_FINGERPRINT_HEX + 1];
+    char audit_entry_hash[BL_FINGERPRINT_HEX + 1];
+    uint64_t linkmap_rows;
+    uint64_t entities;              /* linked entities with a record in a supplied source */
+    uint64_t persons;               /* written (after opt-out) */
+    uint64_t events;                /* written (after opt-out) */
+    uint64_t content_rows;
+    uint64_t content_rows_unlinked; /* content rows whose token is not in the link map */
+    uint64_t invalid_values;        /* values that could not be generalised (left empty) */
+    uint64_t undeclared_columns;    /* content columns the agreement does not name (not passed on) */
+    uint64_t optout_tokens;
+    uint64_t optout_tokens_linked;
+    uint64_t optout_persons;        /* entities removed */
+    uint64_t optout_records;        /* their records, over all supplied sources */
+    uint64_t optout_events;
+    uint64_t aggregate_cells;
+    uint64_t suppressed_primary;
+    uint64_t suppressed_secondary;
+    char *report_json;              /* the report (also written to report_path) */
+    uint64_t reserved[8];
+} bl_emit_result;
+
+BL_EXPORT void bl_emit_options_default(bl_emit_options *opt);
+/**
+ * Verify the agreement, then write the pseudonymised dataset (or aggregate)
+ * atomically: on any failure nothing exists at out_path.  Refusals (unsigned,
+ * tampered or expired agreement, disallowed output, missing opt-out list) are
+ * BL_ESIGNATURE, BL_EEXPIRED or BL_EPOLICY.  Every run, refused or not,
+ * appends an entry to the audit log.
+ */
+BL_EXPORT BL_RESULT bl_status bl_emit(const bl_emit_options *opt, bl_emit_result *res,
+                                      bl_error *err);
+/** Free what res owns and zero it (NULL is a no-op). */
+BL_EXPORT void bl_emit_result_clear(bl_emit_result *res);
+
+/**
+ * Append an entry (actor, command, details: a JSON object text of hashes and
+ * counts, never identifiers) to the hash-chained log at log_path, after
+ * verifying the chain.  entry_hash (BL_FINGERPRINT_HEX + 1, may be NULL)
+ * receives the new head.
+ */
+BL_EXPORT BL_RESULT bl_status bl_audit_append(const char *log_path, const char *actor,
+                                              const char *command, const char *details_json,
+                                              int64_t now, char *entry_hash, bl_error *err);
+/**
+ * Verify the chain: every entry canonical, in sequence, linked to the one
+ * before and matching its hash.  BL_ECHECKSUM names the first bad entry.  With
+ * expect_head (may be NULL), the last entry must have that hash, which also
+ * catches entries removed from the end.
+ */
+BL_EXPORT BL_RESULT bl_status bl_audit_verify(const char *log_path, const char *expect_head,
+                                              uint64_t *entries, char *head_hash, bl_error *err);
 
 #ifdef __cplusplus
 }
