@@ -531,8 +531,8 @@ BL_EXPORT void bl_dataset_free(bl_dataset *ds);
 
 /** Options for training and matching; fill with bl_match_options_default. */
 typedef struct bl_match_options {
-    double threshold;          /* link pairs with match probability >= this (0.9) */
-    double review_low;         /* [review_low, threshold) goes to clerical review (0.5) */
+    double threshold;          /* link pairs with match probability >= this (0.5) */
+    double review_low;         /* [review_low, threshold) goes to clerical review (0.1) */
     unsigned threads;          /* worker threads; 0 = all online CPUs */
     size_t max_block;          /* blocks with more records are skipped, with a warning (1000) */
     unsigned lsh_bands;        /* CLK bit-sampling LSH bands; 0 disables LSH (24) */

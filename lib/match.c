@@ -614,8 +614,12 @@ void bl_match_options_default(bl_match_options *opt)
     if (!opt)
         return;
     memset(opt, 0, sizeof *opt);
-    opt->threshold = 0.9;
-    opt->review_low = 0.5;
+    /* 0.5 is the Bayes decision boundary for calibrated probabilities (link
+       when a match is more likely than not); the band below it goes to
+       clerical review.  Projects that weigh a false merge above a missed link
+       raise it (e.g. 0.9; docs/matching.md gives both operating points). */
+    opt->threshold = 0.5;
+    opt->review_low = 0.1;
     opt->threads = 0;
     opt->max_block = 1000;
     opt->lsh_bands = 24;

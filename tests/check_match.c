@@ -542,6 +542,8 @@ START_TEST(test_cluster_unique_source_and_grey)
     const char *uniq[1] = {"gp"};
     opt.unique_sources = uniq;
     opt.unique_source_count = 1;
+    opt.threshold = 0.9; /* explicit: this test is about the band below it */
+    opt.review_low = 0.5;
     /* p(6 bits) = 0.985: above 0.9 but below 0.999 -> kept apart */
     bl_scored_pair sp[2] = {{0, 1, 6.0f}, {0, 2, 0.5f}};
     bl_cluster_result cr;
@@ -925,7 +927,7 @@ START_TEST(test_helpers)
     ck_assert_uint_eq(bl_pair_pack(5, 3), ((uint64_t)3 << 32) | 5);
     bl_match_options opt;
     bl_match_options_default(&opt);
-    ck_assert(opt.threshold == 0.9 && opt.review_low == 0.5);
+    ck_assert(opt.threshold == 0.5 && opt.review_low == 0.1);
 }
 END_TEST
 
