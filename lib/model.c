@@ -1552,11 +1552,22 @@ bl_status bl_model_parse(const char *json, size_t len, const char *name, bl_mode
             double pm = 0, ph = 0, pv = 0, pg = 0;
             if (!a || !b || get_prob(o, "prior", &pm, 1) || get_prob(o, "prior_related", &ph, 0) ||
                 get_prob(o, "prior_variant", &pv, 0) || get_prob(o, "prior_household", &pg, 0) ||
-                pm + ph + pv + pg >= 1) {
+                pm + ph + pv + pg > 1 + 1e-6) {
                 st = bl_fail_at(err, BL_ESCHEMA, name, -1, -1, "priors_by_source_pair",
                                 "entry %zu needs \"sources\": [a, b] and probabilities summing below 1",
                                 i);
                 break;
+            }
+            /* Shares are saved rounded, so a pair of sources whose candidates
+               hold almost no unrelated pairs can sum to 1 + 1e-10: scale them
+               back below 1 so the unrelated class keeps a positive share. */
+            double total = pm + ph + pv + pg;
+            if (total > 1 - 1e-9) {
+                double f = (1 - 1e-9) / total;
+                pm *= f;
+                ph *= f;
+                pv *= f;
+                pg *= f;
             }
             m->sp_a[i] = strdup(a);
             m->sp_b[i] = strdup(b);

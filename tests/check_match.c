@@ -311,6 +311,20 @@ START_TEST(test_em_latent_by_source_pair)
     bl_model_pair_pi(m2, "gp", "education", pi);
     ck_assert(fabs(pi[0] - m->sp_pi[0][0]) < 1e-9 || fabs(pi[0] - m->sp_pi[1][0]) < 1e-9);
     ck_assert_int_eq(m2->u_from_candidates, 1);
+    bl_model_free(m2);
+    /* Regression: shares saved rounded may sum to just over 1 when a source
+       pair's candidates hold almost no unrelated pairs; loading must accept
+       that and keep the unrelated share positive. */
+    m->sp_pi[0][0] = 0.4314032503;
+    m->sp_pi[0][2] = 0.1361528333;
+    m->sp_pi[0][3] = 0.02849903582;
+    m->sp_pi[0][4] = 0.4039448806;
+    free(js);
+    ck_assert_int_eq(bl_model_to_json(m, &js, NULL), BL_OK);
+    bl_error err;
+    bl_error_clear(&err);
+    ck_assert_msg(bl_model_parse(js, strlen(js), "m.json", &m2, &err) == BL_OK, "%s", err.text);
+    ck_assert(m2->sp_pi[0][0] + m2->sp_pi[0][2] + m2->sp_pi[0][3] + m2->sp_pi[0][4] < 1);
     free(js);
     bl_model_free(m2);
     bl_model_free(m);
