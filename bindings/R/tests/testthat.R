@@ -1,0 +1,4 @@
+library(testthat)
+library(bloomlink)
+
+test_check("bloomlink")
