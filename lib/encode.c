@@ -183,18 +183,19 @@ static void set_bits(uint64_t *filter, uint32_t bits, const uint8_t *mac, uint32
     }
 }
 
-/* Hash a token into `count` positions of a filter, starting at position index
-   `first` of the PRF stream for msg (so one stream can feed field filter and
-   CLK with disjoint positions). */
+/* Hash a token: positions 0..n1-1 of the PRF stream for msg go to filter f1
+   and the next n2 positions to f2 (may be NULL), so one stream (and one cache
+   lookup per 16 positions) feeds a salted field's filter and its CLK bits.
+   Block 0 of the stream is PRF(msg); block b > 0 is PRF(msg ‖ b). */
 static void hash_token(bl_encoder *enc, const prf_state *st, uint8_t tag, uint8_t *msg, size_t len,
-                       uint64_t *filter, uint32_t bits, uint32_t first, uint32_t count)
+                       uint64_t *f1, uint32_t bits1, uint32_t n1, uint64_t *f2, uint32_t bits2,
+                       uint32_t n2)
 {
     uint8_t mac[32];
     uint32_t block = UINT32_MAX;
-    for (uint32_t i = first; i < first + count; i++) {
+    for (uint32_t i = 0; i < n1 + n2; i++) {
         uint32_t b = i / 16;
         if (b != block) {
-            /* Block 0 is PRF(msg); block b > 0 is PRF(msg ‖ b). */
             if (b == 0) {
                 prf_cached(enc, st, tag, msg, len, mac);
             } else {
@@ -203,7 +204,10 @@ static void hash_token(bl_encoder *enc, const prf_state *st, uint8_t tag, uint8_
             }
             block = b;
         }
-        set_bits(filter, bits, mac, i % 16, 1);
+        if (i < n1)
+            set_bits(f1, bits1, mac, i % 16, 1);
+        else
+            set_bits(f2, bits2, mac, i % 16, 1);
     }
 }
 
@@ -585,21 +589,20 @@ static bl_status encode_values(bl_encoder *enc, const char *record_id, const nor
             }
             memcpy(msg + n, tok, tl);
             n += tl;
-            hash_token(enc, &enc->field_prf[i], (uint8_t)i, msg, n, filter, f->bits, 0, f->hashes);
-            if (!clk_on)
-                continue;
-            if (f->salted) {
-                hash_token(enc, &enc->field_prf[i], (uint8_t)i, msg, n, clk, s->clk_bits,
-                           f->hashes, f->clk_hashes);
+            if (f->salted || !clk_on) {
+                hash_token(enc, &enc->field_prf[i], (uint8_t)i, msg, n, filter, f->bits, f->hashes,
+                           clk, s->clk_bits, clk_on ? f->clk_hashes : 0);
             } else {
+                hash_token(enc, &enc->field_prf[i], (uint8_t)i, msg, n, filter, f->bits, f->hashes,
+                           NULL, 0, 0);
                 /* CLK PRF: field index ‖ salt ‖ token, under the CLK sub-key. */
                 uint8_t cm[320];
                 cm[0] = (uint8_t)i;
                 memcpy(cm + 1, salt, 4);
                 cm[5] = 0x1f;
                 memcpy(cm + 6, tok, tl);
-                hash_token(enc, &enc->clk_prf, (uint8_t)(64 + i), cm, tl + 6, clk, s->clk_bits, 0,
-                           f->clk_hashes);
+                hash_token(enc, &enc->clk_prf, (uint8_t)(64 + i), cm, tl + 6, clk, s->clk_bits,
+                           f->clk_hashes, NULL, 0, 0);
             }
         }
     }
