@@ -70,7 +70,7 @@ print.bl_dataset <- function(x, ...) {
 #' @export
 #' @examples
 #' str(bl_match_options(threshold = 0.95, unique = "gp"))
-bl_match_options <- function(threshold = 0.9, review_low = 0.5, unique = character(),
+bl_match_options <- function(threshold = 0.5, review_low = 0.1, unique = character(),
                              threads = 0, max_block = 1000, lsh_bands = 24, lsh_bits = 64,
                              u_pairs = 4e6, em_max_iterations = 1000, em_tolerance = 1e-6,
                              seed = 1, unique_min_probability = 0.999, merge_support = 0.5,

@@ -830,8 +830,8 @@ PyTypeObject BlPyLinkMap_Type = {
 /* ------------------------------------------------------------ functions */
 
 PyDoc_STRVAR(match_doc,
-             "match(dataset, model=None, *, progress=None, log=None, threshold=0.9,\n"
-             "      review_low=0.5, threads=0, max_block=1000, lsh_bands=24, lsh_bits=64,\n"
+             "match(dataset, model=None, *, progress=None, log=None, threshold=0.5,\n"
+             "      review_low=0.1, threads=0, max_block=1000, lsh_bands=24, lsh_bits=64,\n"
              "      u_sample_pairs=4000000, em_max_iterations=1000, em_tolerance=1e-6,\n"
              "      seed=1, unique_sources=(), unique_min_probability=0.999,\n"
              "      merge_min_support=0.5, retrain=False) -> LinkMap\n\n"
