@@ -111,6 +111,17 @@ static void free_sp(bl_model *m)
     m->bound_sources = 0;
 }
 
+/* Room for n per-source-pair share vectors (training and loading both fill it). */
+static bl_status alloc_sp(bl_model *m, size_t n, bl_error *err)
+{
+    m->sp_a = calloc(n, sizeof *m->sp_a);
+    m->sp_b = calloc(n, sizeof *m->sp_b);
+    m->sp_pi = calloc(n, sizeof *m->sp_pi);
+    if (!m->sp_a || !m->sp_b || !m->sp_pi)
+        return bl_fail(err, BL_ENOMEM, "out of memory");
+    return BL_OK;
+}
+
 void bl_model_free(bl_model *m)
 {
     if (!m)
@@ -924,11 +935,7 @@ static bl_status em_latent(bl_model *m, const uint64_t *pat, const uint64_t *cnt
     free_sp(m);
     bl_status st = BL_OK;
     if (n_sp) {
-        m->sp_a = calloc(n_sp, sizeof *m->sp_a);
-        m->sp_b = calloc(n_sp, sizeof *m->sp_b);
-        m->sp_pi = calloc(n_sp, sizeof *m->sp_pi);
-        if (!m->sp_a || !m->sp_b || !m->sp_pi)
-            st = bl_fail(err, BL_ENOMEM, "out of memory");
+        st = alloc_sp(m, n_sp, err);
         for (size_t sp = 0; !st && sp < n_sp; sp++) {
             if (nsp[sp] <= 0)
                 continue; /* a pair of sources with no candidates: use the overall shares */
@@ -1537,13 +1544,8 @@ bl_status bl_model_parse(const char *json, size_t len, const char *name, bl_mode
             m->prior_related = json_number_value(pr);
         json_t *spa = json_object_get(root, "priors_by_source_pair");
         size_t nsp = json_array_size(spa);
-        if (nsp) {
-            m->sp_a = calloc(nsp, sizeof *m->sp_a);
-            m->sp_b = calloc(nsp, sizeof *m->sp_b);
-            m->sp_pi = calloc(nsp, sizeof *m->sp_pi);
-            if (!m->sp_a || !m->sp_b || !m->sp_pi)
-                st = bl_fail(err, BL_ENOMEM, "out of memory");
-        }
+        if (nsp)
+            st = alloc_sp(m, nsp, err);
         for (size_t i = 0; !st && i < nsp; i++) {
             json_t *o = json_array_get(spa, i);
             json_t *names = json_object_get(o, "sources");
