@@ -28,7 +28,9 @@ static void print_stats(FILE *out, const char *source, const bl_encode_stats *s,
         uint64_t n;
     } reasons[] = {
         {"invalid dates (treated as missing)", s->invalid_date},
+        {"  of which the birth year was kept for salting and blocking", s->salvaged_year},
         {"future dates of birth (treated as missing)", s->future_date},
+        {"placeholder dates such as 01/01/1900 (treated as missing)", s->placeholder_date},
         {"invalid sex codes (treated as missing)", s->invalid_sex},
         {"invalid postcodes (treated as missing)", s->invalid_postcode},
         {"invalid NHS numbers (failed format or Modulus 11; treated as missing)", s->invalid_nhs_number},

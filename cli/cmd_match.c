@@ -452,9 +452,9 @@ int cmd_explain(int argc, char **argv)
         for (size_t f = 0; f < ex.field_count; f++) {
             const bl_field_evidence *e = &ex.fields[f];
             printf("    {\"field\": \"%s\", \"level\": \"%s\", \"dice\": %.6f, \"m\": %.8g, "
-                   "\"u\": %.8g, \"weight\": %.6f, \"tf_adjustment\": %.6f}%s\n",
+                   "\"u\": %.8g, \"weight\": %.6f, \"tf_adjustment\": %.6f, \"swapped\": %s}%s\n",
                    e->field, e->level_name, e->dice, e->m, e->u, e->weight, e->tf_adjustment,
-                   f + 1 < ex.field_count ? "," : "");
+                   e->swapped ? "true" : "false", f + 1 < ex.field_count ? "," : "");
         }
         printf("  ],\n  \"related_adjustment\": %.6f,\n", ex.related_adjustment);
         printf("  \"match_weight\": %.6f,\n  \"match_probability\": %.8f\n}\n", ex.weight,
@@ -465,16 +465,21 @@ int cmd_explain(int argc, char **argv)
         double run = ex.prior_weight;
         printf("%-16s %-10s %7s %12s %12s %9.2f %9s %9.2f\n", "(prior)", "", "", "", "",
                ex.prior_weight, "", run);
+        int swapped = 0;
         for (size_t f = 0; f < ex.field_count; f++) {
             const bl_field_evidence *e = &ex.fields[f];
             run += e->weight + e->tf_adjustment;
+            swapped |= e->swapped;
             if (e->level == 0)
                 printf("%-16s %-10s %7s %12s %12s %9.2f %9s %9.2f\n", e->field, e->level_name, "-",
                        "-", "-", 0.0, "", run);
             else
-                printf("%-16s %-10s %7.3f %12.6g %12.6g %9.2f %9.2f %9.2f\n", e->field,
-                       e->level_name, e->dice, e->m, e->u, e->weight, e->tf_adjustment, run);
+                printf("%-16s %-10s %7.3f %12.6g %12.6g %9.2f %9.2f %9.2f%s\n", e->field,
+                       e->level_name, e->dice, e->m, e->u, e->weight, e->tf_adjustment, run,
+                       e->swapped ? "  *" : "");
         }
+        if (swapped)
+            printf("* compared crossed: the names are in each other's columns in one record\n");
         run += ex.related_adjustment;
         printf("%-16s %-10s %7s %12s %12s %9.2f %9s %9.2f\n", "(related?)", "", "", "", "",
                ex.related_adjustment, "", run);

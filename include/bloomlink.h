@@ -306,7 +306,9 @@ typedef struct bl_encode_stats {
     uint64_t invalid_name;
     uint64_t missing_salt;           /* salted fields withheld: no salt value */
     uint64_t duplicate_record_id;
-    uint64_t reserved[8];
+    uint64_t salvaged_year;          /* invalid birth dates whose year still salts (and blocks) */
+    uint64_t placeholder_date;       /* 1900-01-01 and similar "unknown" defaults, treated as missing */
+    uint64_t reserved[6];
 } bl_encode_stats;
 
 /**
@@ -366,6 +368,9 @@ typedef struct bl_encfile_info {
     size_t blocking_key_count;
     const char *const *blocking_key_names;
     size_t record_bytes;                /* fixed size of one record */
+    /* swap group of each field (NULL entries: none); fields of one group were
+       hashed alike, so the matcher also compares them crossed (format 1.1) */
+    const char *const *field_swap_groups;
 } bl_encfile_info;
 
 /** One record, borrowed from the reader until the next call. */
@@ -396,6 +401,7 @@ typedef struct bl_encfile_layout {
     size_t clk_bits;                     /* multiple of 64; may be 0 */
     size_t blocking_key_count;
     const char *const *blocking_key_names;
+    const char *const *field_swap_groups; /* may be NULL, or hold NULL entries */
 } bl_encfile_layout;
 
 typedef struct bl_encfile_writer bl_encfile_writer;
@@ -623,6 +629,8 @@ typedef struct bl_field_evidence {
     double m, u;            /* 0 when missing */
     double weight;          /* log2(m/u), 0 when missing */
     double tf_adjustment;   /* extra weight for a rare (or common) exact value */
+    int swapped;            /* compared crossed with the other field of its swap group
+                               (given and family names in each other's columns) */
 } bl_field_evidence;
 
 typedef struct bl_explanation {

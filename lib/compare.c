@@ -8,19 +8,9 @@
 #include "error.h"
 #include "model.h"
 
-int bl_compare_field(const bl_dataset *ds, const bl_model *m, size_t f, uint32_t a, uint32_t b,
-                     double *dice)
+/* Level from the AND count c of filters with pa and pb bits set. */
+static int level_of(const bl_model_field *mf, uint32_t pa, uint32_t pb, uint32_t c)
 {
-    if (!((ds->present[a] & ds->present[b]) >> f & 1)) {
-        if (dice)
-            *dice = -1;
-        return 0;
-    }
-    const bl_model_field *mf = &m->fields[f];
-    uint32_t pa = ds->pop[f][a], pb = ds->pop[f][b];
-    uint32_t c = bl_and_popcount(bl_ds_filter(ds, f, a), bl_ds_filter(ds, f, b), ds->words[f]);
-    if (dice)
-        *dice = pa + pb ? 2.0 * c / (double)(pa + pb) : 0.0;
     if (c == pa && c == pb)
         return (int)mf->nlevels - 1;
     uint64_t lhs = 2ull * c * BL_THRESHOLD_DEN, sum = (uint64_t)pa + pb;
@@ -30,14 +20,80 @@ int bl_compare_field(const bl_dataset *ds, const bl_model *m, size_t f, uint32_t
     return 1;
 }
 
+/* Level of field fa of record a against field fb of record b, on fa's scale;
+   both present.  fa == fb is the ordinary comparison. */
+static int cross_level(const bl_dataset *ds, const bl_model *m, size_t fa, size_t fb, uint32_t a,
+                       uint32_t b, double *dice)
+{
+    uint32_t pa = ds->pop[fa][a], pb = ds->pop[fb][b];
+    uint32_t c = bl_and_popcount(bl_ds_filter(ds, fa, a), bl_ds_filter(ds, fb, b), ds->words[fa]);
+    if (dice)
+        *dice = pa + pb ? 2.0 * c / (double)(pa + pb) : 0.0;
+    return level_of(&m->fields[fa], pa, pb, c);
+}
+
+int bl_compare_field(const bl_dataset *ds, const bl_model *m, size_t f, uint32_t a, uint32_t b,
+                     double *dice)
+{
+    if (!((ds->present[a] & ds->present[b]) >> f & 1)) {
+        if (dice)
+            *dice = -1;
+        return 0;
+    }
+    return cross_level(ds, m, f, f, a, b, dice);
+}
+
+static uint64_t set_level(uint64_t g, size_t f, int lv)
+{
+    uint64_t mask = (uint64_t)7u << (BL_GAMMA_BITS * f);
+    return (g & ~mask) | (uint64_t)lv << (BL_GAMMA_BITS * f);
+}
+
+/* Given and family names swapped between records (a common data-entry slip)
+   compare as if in their own columns when that agrees better: the swap
+   group's shared hashing makes a name set the same bits in either field. */
+static uint64_t apply_swaps(const bl_dataset *ds, const bl_model *m, uint32_t a, uint32_t b,
+                            uint64_t g, double dice[])
+{
+    uint32_t both = ds->present[a] & ds->present[b];
+    for (size_t k = 0; k < ds->swap_count; k++) {
+        size_t f = ds->swap_a[k], h = ds->swap_b[k];
+        if (!(both >> f & 1) || !(both >> h & 1))
+            continue;
+        int lf = bl_gamma_level(g, f), lh = bl_gamma_level(g, h);
+        if (lf == (int)m->fields[f].nlevels - 1 && lh == (int)m->fields[h].nlevels - 1)
+            continue;
+        double df, dh;
+        int cf = cross_level(ds, m, f, h, a, b, &df);
+        int ch = cross_level(ds, m, h, f, a, b, &dh);
+        if (cf + ch > lf + lh) {
+            g = set_level(set_level(g, f, cf), h, ch) | BL_GAMMA_SWAPPED;
+            if (dice) {
+                dice[f] = df;
+                dice[h] = dh;
+            }
+        }
+    }
+    return g;
+}
+
 uint64_t bl_compare_pair(const bl_dataset *ds, const bl_model *m, uint32_t a, uint32_t b)
 {
     uint64_t g = 0;
     uint32_t both = ds->present[a] & ds->present[b];
     for (size_t f = 0; f < ds->field_count; f++)
         if (both >> f & 1)
-            g |= (uint64_t)bl_compare_field(ds, m, f, a, b, NULL) << (BL_GAMMA_BITS * f);
-    return g;
+            g |= (uint64_t)cross_level(ds, m, f, f, a, b, NULL) << (BL_GAMMA_BITS * f);
+    return ds->swap_count ? apply_swaps(ds, m, a, b, g, NULL) : g;
+}
+
+uint64_t bl_compare_pair_dice(const bl_dataset *ds, const bl_model *m, uint32_t a, uint32_t b,
+                              double dice[])
+{
+    uint64_t g = 0;
+    for (size_t f = 0; f < ds->field_count; f++)
+        g |= (uint64_t)bl_compare_field(ds, m, f, a, b, &dice[f]) << (BL_GAMMA_BITS * f);
+    return ds->swap_count ? apply_swaps(ds, m, a, b, g, dice) : g;
 }
 
 typedef struct cmp_ctx {

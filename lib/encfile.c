@@ -128,10 +128,14 @@ bl_status bl_encfile_writer_open(const char *path, const char *source, const cha
         bl_encfile_writer_abort(w);
         return bl_fail(err, BL_ENOMEM, "out of memory");
     }
-    for (size_t i = 0; i < layout->field_count; i++)
-        json_array_append_new(fields, json_pack("{s:s, s:s, s:i}", "name", layout->field_names[i],
-                                                "type", type_name(layout->field_types[i]), "bits",
-                                                (json_int_t)layout->field_bits[i]));
+    for (size_t i = 0; i < layout->field_count; i++) {
+        json_t *f = json_pack("{s:s, s:s, s:i}", "name", layout->field_names[i], "type",
+                              type_name(layout->field_types[i]), "bits",
+                              (json_int_t)layout->field_bits[i]);
+        if (f && layout->field_swap_groups && layout->field_swap_groups[i])
+            json_object_set_new(f, "swap_group", json_string(layout->field_swap_groups[i]));
+        json_array_append_new(fields, f);
+    }
     for (size_t i = 0; i < layout->blocking_key_count; i++)
         json_array_append_new(keys, json_string(layout->blocking_key_names[i]));
     char created[32];
@@ -281,6 +285,7 @@ struct bl_encfile_reader {
     const char **field_names;
     uint32_t *field_bits;
     uint8_t *field_types;
+    const char **field_groups;
     const char **key_names;
     uint32_t header_crc;
     size_t record_bytes;
@@ -307,6 +312,7 @@ void bl_encfile_close(bl_encfile_reader *r)
     free(r->field_names);
     free(r->field_bits);
     free(r->field_types);
+    free(r->field_groups);
     free(r->key_names);
     free(r->raw);
     free(r->comp);
@@ -352,9 +358,11 @@ static bl_status parse_header(bl_encfile_reader *r, const char *text, size_t len
     r->field_names = calloc(nf + 1, sizeof *r->field_names);
     r->field_bits = calloc(nf + 1, sizeof *r->field_bits);
     r->field_types = calloc(nf + 1, 1);
+    r->field_groups = calloc(nf + 1, sizeof *r->field_groups);
     r->key_names = calloc(nk + 1, sizeof *r->key_names);
     r->field_ptrs = calloc(nf + 1, sizeof *r->field_ptrs);
-    if (!r->field_names || !r->field_bits || !r->field_types || !r->key_names || !r->field_ptrs)
+    if (!r->field_names || !r->field_bits || !r->field_types || !r->field_groups ||
+        !r->key_names || !r->field_ptrs)
         return bl_fail(err, BL_ENOMEM, "out of memory");
     for (size_t i = 0; i < nf; i++) {
         json_t *f = json_array_get(fields, i);
@@ -365,6 +373,10 @@ static bl_status parse_header(bl_encfile_reader *r, const char *text, size_t len
         if (!name || tc < 0 || !json_is_integer(bits) || json_integer_value(bits) <= 0 ||
             json_integer_value(bits) % 64 || json_integer_value(bits) > 65536)
             return READER_FAIL(BL_EFORMAT, "header field %zu is malformed", i);
+        json_t *group = json_object_get(f, "swap_group");
+        if (group && !json_is_string(group))
+            return READER_FAIL(BL_EFORMAT, "header field %zu has a malformed swap group", i);
+        r->field_groups[i] = group ? json_string_value(group) : NULL;
         r->field_names[i] = name;
         r->field_types[i] = (uint8_t)tc;
         r->field_bits[i] = (uint32_t)json_integer_value(bits);
@@ -387,8 +399,9 @@ static bl_status parse_header(bl_encfile_reader *r, const char *text, size_t len
     r->info.clk_bits = (size_t)cb;
     r->info.blocking_key_count = nk;
     r->info.blocking_key_names = r->key_names;
+    r->info.field_swap_groups = r->field_groups;
     bl_encfile_layout lay = {nf, r->field_names, r->field_bits, r->field_types, (size_t)cb, nk,
-                             r->key_names};
+                             r->key_names, r->field_groups};
     r->record_bytes = bl_encfile_record_bytes(&lay);
     if ((json_int_t)r->record_bytes != json_integer_value(rb))
         return READER_FAIL(BL_EFORMAT, "header record size disagrees with its layout");

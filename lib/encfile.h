@@ -7,7 +7,7 @@
 
 #define BL_BLE_MAGIC "\x89" "BLE\r\n\x1a\n"
 #define BL_BLE_MAJOR 1
-#define BL_BLE_MINOR 0
+#define BL_BLE_MINOR 1 /* 1.1: optional swap_group per field */
 #define BL_BLE_BLOCK_RECORDS 4096
 #define BL_BLE_RECORD_HEAD 24 /* token 16, present 4, sex 1, age band 1, reserved 2 */
 #define BL_BLE_TRAILER_BYTES 32

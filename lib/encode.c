@@ -220,6 +220,7 @@ void bl_schema_layout_of(const bl_schema *schema, bl_schema_layout *out)
         out->field_names[i] = schema->fields[i].name;
         out->field_bits[i] = schema->fields[i].bits;
         out->field_types[i] = (uint8_t)schema->fields[i].type;
+        out->swap_groups[i] = schema->fields[i].swap_group;
     }
     for (int i = 0; i < schema->nkeys; i++)
         out->key_names[i] = schema->keys[i].name;
@@ -230,6 +231,7 @@ void bl_schema_layout_of(const bl_schema *schema, bl_schema_layout *out)
     out->layout.clk_bits = schema->clk_bits;
     out->layout.blocking_key_count = (size_t)schema->nkeys;
     out->layout.blocking_key_names = out->key_names;
+    out->layout.field_swap_groups = out->swap_groups;
 }
 
 void bl_encoder_free(bl_encoder *enc)
@@ -299,8 +301,12 @@ bl_status bl_encoder_new(const bl_schema *schema, const bl_profile *profile, con
         return bl_fail(err, BL_ENOMEM, "out of memory");
     }
     bl_status st = BL_OK;
+    /* Fields of a swap group share one sub-key, so a given name filed as a
+       family name sets the bits it would have set in its own column. */
     for (int i = 0; i < schema->nfields && st == BL_OK; i++)
-        st = derive_prf(key, "field", schema->fields[i].name, &enc->field_prf[i], err);
+        st = schema->fields[i].swap_group
+                 ? derive_prf(key, "field-group", schema->fields[i].swap_group, &enc->field_prf[i], err)
+                 : derive_prf(key, "field", schema->fields[i].name, &enc->field_prf[i], err);
     for (int i = 0; i < schema->nkeys && st == BL_OK; i++)
         st = derive_prf(key, "block", schema->keys[i].name, &enc->key_prf[i], err);
     if (st == BL_OK)
@@ -377,7 +383,20 @@ bl_status bl_encoder_record_token(const bl_encoder *enc, const char *record_id, 
 
 typedef struct norm_values {
     char v[BL_MAX_FIELDS][VALUE_SIZE]; /* "" = missing */
+    /* Birth year of each date field: from the valid date, or salvaged from an
+       invalid one (bl_date_salvage_year); "" when neither. */
+    char year[BL_MAX_FIELDS][5];
 } norm_values;
+
+/* Defaults that record systems put in for an unknown date of birth. */
+static int is_placeholder_date(const char *yyyymmdd)
+{
+    static const char *const known[] = {"19000101", "18991231", "18000101", "19010101", NULL};
+    for (int k = 0; known[k]; k++)
+        if (!strcmp(yyyymmdd, known[k]))
+            return 1;
+    return 0;
+}
 
 /* Normalise raw[i] (NULL/"" = missing) for every schema field; invalid values
    are counted and become missing.  Errors in err are only for real failures
@@ -389,6 +408,7 @@ static bl_status normalise_all(bl_encoder *enc, const char *const *raw, norm_val
     for (int i = 0; i < s->nfields; i++) {
         char *out = nv->v[i];
         out[0] = '\0';
+        nv->year[i][0] = '\0';
         const char *in = raw[i];
         if (!in || !*in)
             continue;
@@ -402,6 +422,13 @@ static bl_status normalise_all(bl_encoder *enc, const char *const *raw, norm_val
             st = bl_normalise_name(in, out, VALUE_SIZE, &local);
             if (st == BL_EINVALID && stats)
                 stats->invalid_name++;
+            if (st == BL_OK && s->fields[i].first_word) {
+                /* Middle names come and go between extracts ("Mark Wayne" /
+                   "Mark"); the first word is the name people are known by. */
+                char *sp = strchr(out, ' ');
+                if (sp)
+                    *sp = '\0';
+            }
             break;
         case BL_FIELD_TEXT:
             st = bl_normalise_text(in, out, VALUE_SIZE, &local);
@@ -414,6 +441,24 @@ static bl_status normalise_all(bl_encoder *enc, const char *const *raw, norm_val
                     stats->future_date++;
                 else
                     stats->invalid_date++;
+            }
+            if (st == BL_OK && is_placeholder_date(out)) {
+                /* Systems fill unknown dates of birth with a default; taken at
+                   face value it would salt names with the wrong cohort. */
+                out[0] = '\0';
+                if (stats)
+                    stats->placeholder_date++;
+            } else if (st == BL_OK && strlen(out) == 8) {
+                memcpy(nv->year[i], out, 4);
+                nv->year[i][4] = '\0';
+            } else if (st == BL_EINVALID) {
+                int y = bl_date_salvage_year(in, (const char *const *)pc->formats,
+                                             (size_t)pc->nformats, enc->today);
+                if (y > 0 && y <= 9999) {
+                    snprintf(nv->year[i], sizeof nv->year[i], "%04d", y % 10000);
+                    if (stats)
+                        stats->salvaged_year++;
+                }
             }
             break;
         case BL_FIELD_SEX:
@@ -469,8 +514,7 @@ static uint64_t key_value(bl_encoder *enc, int k, const norm_values *nv)
             }
             break;
         case BL_PART_YEAR:
-            if (strlen(v) == 8)
-                snprintf(buf, sizeof buf, "%.4s", v);
+            snprintf(buf, sizeof buf, "%s", nv->year[part->field]);
             break;
         case BL_PART_OUTWARD:
             bl_postcode_outward(v, buf);
@@ -525,8 +569,8 @@ static bl_status encode_values(bl_encoder *enc, const char *record_id, const nor
     token_of(enc, record_id, r->token);
 
     char salt[8] = "";
-    if (s->salt_field >= 0 && strlen(nv->v[s->salt_field]) == 8)
-        snprintf(salt, sizeof salt, "%.4s", nv->v[s->salt_field]);
+    if (s->salt_field >= 0)
+        snprintf(salt, sizeof salt, "%s", nv->year[s->salt_field]);
     int salt_missing_counted = 0;
 
     uint64_t *clk = (uint64_t *)r->view.clk;

@@ -298,6 +298,21 @@ bl_status bl_dataset_init_layout(bl_dataset *ds, const bl_encfile_layout *layout
     }
     if (layout->clk_bits % 64)
         return bl_fail(err, BL_EFORMAT, "CLK of %zu bits is not a multiple of 64", layout->clk_bits);
+    const char *const *groups = layout->field_swap_groups;
+    for (size_t f = 0; groups && f < nf; f++)
+        for (size_t g = f + 1; groups[f] && g < nf; g++) {
+            if (!groups[g] || strcmp(groups[f], groups[g]))
+                continue;
+            if (ds->field_bits[f] != ds->field_bits[g] || ds->field_types[f] != ds->field_types[g])
+                return bl_fail(err, BL_EFORMAT,
+                               "fields '%s' and '%s' share swap group '%s' but differ in type or size",
+                               ds->field_names[f], ds->field_names[g], groups[f]);
+            if (ds->swap_count == BL_MATCH_FIELDS / 2)
+                return bl_fail(err, BL_EFORMAT, "too many swap groups");
+            ds->swap_a[ds->swap_count] = (uint8_t)f;
+            ds->swap_b[ds->swap_count] = (uint8_t)g;
+            ds->swap_count++;
+        }
     ds->clk_words = layout->clk_bits / 64;
     for (size_t k = 0; k < ds->key_count; k++) {
         ds->key_names[k] = strdup(layout->blocking_key_names[k] ? layout->blocking_key_names[k] : "");
@@ -426,6 +441,15 @@ static int same_layout(const bl_dataset *ds, const bl_encfile_info *h, char *wha
             return 0;
         }
     }
+    size_t pairs = 0;
+    for (size_t f = 0; h->field_swap_groups && f < h->field_count; f++)
+        for (size_t g = f + 1; h->field_swap_groups[f] && g < h->field_count; g++)
+            pairs += h->field_swap_groups[g] &&
+                     !strcmp(h->field_swap_groups[f], h->field_swap_groups[g]);
+    if (pairs != ds->swap_count) {
+        snprintf(what, wsize, "%zu swap groups vs %zu", pairs, ds->swap_count);
+        return 0;
+    }
     if (h->clk_bits != ds->clk_words * 64) {
         snprintf(what, wsize, "CLK of %zu bits vs %zu", h->clk_bits, ds->clk_words * 64);
         return 0;
@@ -455,7 +479,8 @@ bl_status bl_dataset_add_file(bl_dataset *ds, const char *path, bl_progress_fn p
     const bl_encfile_info *h = bl_encfile_header(r);
     if (!ds->field_count) {
         bl_encfile_layout lay = {h->field_count, h->field_names, h->field_bits, h->field_types,
-                                 h->clk_bits, h->blocking_key_count, h->blocking_key_names};
+                                 h->clk_bits, h->blocking_key_count, h->blocking_key_names,
+                                 h->field_swap_groups};
         st = bl_dataset_init_layout(ds, &lay, h->schema_fingerprint, h->key_fingerprint, err);
         if (!st && !(ds->first_path = strdup(path)))
             st = bl_fail(err, BL_ENOMEM, "out of memory");
@@ -887,24 +912,26 @@ bl_status bl_explain_pair(const bl_dataset *ds, const bl_model *model, size_t a,
     out->prior_weight = bl_model_prior_weight_pi(pi);
     out->weight = out->prior_weight;
     out->field_count = model->field_count;
+    double dice[BL_MATCH_FIELDS];
+    uint64_t g = bl_compare_pair_dice(ds, model, (uint32_t)a, (uint32_t)b, dice);
     for (size_t f = 0; f < model->field_count; f++) {
         const bl_model_field *mf = &model->fields[f];
         bl_field_evidence *e = &out->fields[f];
-        double dice = -1;
-        int lv = bl_compare_field(ds, model, f, (uint32_t)a, (uint32_t)b, &dice);
+        int lv = bl_gamma_level(g, f);
         e->field = mf->name;
         e->level = lv;
         e->level_name = bl_model_level_name(mf, lv);
-        e->dice = dice;
+        e->dice = dice[f];
+        e->swapped = bl_gamma_swapped_field(ds, g, f);
         if (lv) {
             e->m = mf->m[lv];
             e->u = mf->u[lv];
             e->weight = mf->w[lv];
-            e->tf_adjustment = bl_model_tf_adjustment(model, ds, f, lv, (uint32_t)a);
+            if (!e->swapped)
+                e->tf_adjustment = bl_model_tf_adjustment(model, ds, f, lv, (uint32_t)a);
         }
         out->weight += e->weight + e->tf_adjustment;
     }
-    uint64_t g = bl_compare_pair(ds, model, (uint32_t)a, (uint32_t)b);
     out->related_adjustment = bl_model_related_adjustment_pi(model, g, pi);
     out->weight += out->related_adjustment;
     out->probability = bl_weight_to_prob(out->weight);

@@ -31,6 +31,10 @@ struct bl_dataset {
     char schema_fp[BL_FINGERPRINT_HEX + 1];
     char key_fp[BL_FINGERPRINT_HEX + 1];
     char *first_path;       /* named in mismatch errors */
+    /* Swap pairs: fields hashed alike (one swap group), so a value in the
+       wrong column still compares; field indices, swap_count pairs. */
+    size_t swap_count;
+    uint8_t swap_a[BL_MATCH_FIELDS / 2], swap_b[BL_MATCH_FIELDS / 2];
 
     size_t source_count;
     char *source_names[BL_MAX_SOURCES];

@@ -44,7 +44,9 @@ static int type_from_name(const char *s, uint8_t *t)
  * Default agreement bands per field type.  They only decide where level
  * boundaries fall; how much each level is worth is estimated from the data.
  * Names and text: bigram filters, so one edit in a short name keeps roughly
- * 0.6-0.8 of the bits.  Dates (day, month, year, day-month tokens): 3 of 4
+ * 0.6-0.8 of the bits; a "weak" band down to 0.4 holds diminutives and
+ * shared stems (DAVE/DAVID, OLLY/OLIVER), which would otherwise look like the
+ * unrelated names of twins and siblings (under 0.3) and make twins merge.  Dates (day, month, year, day-month tokens): 3 of 4
  * tokens shared is 0.75, 2 of 4 is 0.5.  Postcodes: same sector vs same
  * district.  NHS numbers: digit bigrams, one digit wrong keeps about 0.8.
  */
@@ -54,7 +56,7 @@ static void type_defaults(uint8_t type, unsigned *nb, double th[BL_MAX_BANDS], i
     switch (type) {
     case BL_FIELD_NAME:
     case BL_FIELD_TEXT:
-        *nb = 2; th[0] = 0.8; th[1] = 0.6; *tf = 1;
+        *nb = 3; th[0] = 0.8; th[1] = 0.6; th[2] = 0.4; *tf = 1;
         break;
     case BL_FIELD_DATE:
         *nb = 2; th[0] = 0.7; th[1] = 0.45; *tf = 1;
@@ -411,7 +413,8 @@ double bl_model_weight_pi(const bl_model *m, const bl_dataset *ds, uint64_t gamm
         if (!lv)
             continue;
         w += m->fields[f].w[lv];
-        if (m->fields[f].tf && lv == (int)m->fields[f].nlevels - 1)
+        if (m->fields[f].tf && lv == (int)m->fields[f].nlevels - 1 &&
+            !bl_gamma_swapped_field(ds, gamma, f))
             w += bl_model_tf_adjustment(m, ds, f, lv, a);
     }
     return w + bl_model_related_adjustment_pi(m, gamma, pi);

@@ -14,6 +14,10 @@
 #define BL_MAX_BANDS 3
 #define BL_MAX_LEVELS (BL_MAX_BANDS + 3)
 #define BL_GAMMA_BITS 3
+/* Top bit of a comparison vector (fields use at most 3 x 16 bits): a swap
+   group was compared crossed, so its exact levels carry no term frequency
+   (the counts are of each value in its own column). */
+#define BL_GAMMA_SWAPPED (1ull << 63)
 #define BL_THRESHOLD_DEN 10000u
 /* Latent classes, in this order: M match, U unrelated non-match, H related
    non-match, V match with variant names, G same-household non-match. */
@@ -159,5 +163,16 @@ bl_status bl_model_for_fields(size_t nf, const char *const *names, const uint8_t
 static inline int bl_gamma_level(uint64_t gamma, size_t f)
 {
     return (int)((gamma >> (BL_GAMMA_BITS * f)) & 7u);
+}
+
+/* Whether field f was scored crossed with its swap partner in gamma. */
+static inline int bl_gamma_swapped_field(const bl_dataset *ds, uint64_t gamma, size_t f)
+{
+    if (!(gamma & BL_GAMMA_SWAPPED))
+        return 0;
+    for (size_t k = 0; k < ds->swap_count; k++)
+        if (ds->swap_a[k] == f || ds->swap_b[k] == f)
+            return 1;
+    return 0;
 }
 #endif

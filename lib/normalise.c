@@ -733,9 +733,12 @@ struct parsed_date {
    of matching (month 13 does not match %m), so "12/25/2001" can fall through
    from "%d/%m/%Y" to "%m/%d/%Y"; month lengths are checked afterwards, so
    "31/02/2001" gets a precise message instead of "matches no format". */
-static int match_date(const char *s, const char *e, const char *f, struct parsed_date *p)
+static int match_date(const char *s, const char *e, const char *f, struct parsed_date *p,
+                      int lenient)
 {
     int v, prev_numeric = 0;
+    /* Lenient matching (year salvage) takes any two digits as a day or month. */
+    int dmax = lenient ? 99 : 31, mmax = lenient ? 99 : 12, dmin = lenient ? 0 : 1;
     p->two_digit_year = 0;
     while (*f) {
         if (a_space((unsigned char)*f)) {
@@ -760,12 +763,12 @@ static int match_date(const char *s, const char *e, const char *f, struct parsed
         prev_numeric = numeric_directive(f);
         switch (f[1]) {
         case 'd':
-            if (!take_number(&s, e, minw, 2, &v) || v < 1 || v > 31)
+            if (!take_number(&s, e, minw, 2, &v) || v < dmin || v > dmax)
                 return 0;
             p->d = v;
             break;
         case 'm':
-            if (!take_number(&s, e, minw, 2, &v) || v < 1 || v > 12)
+            if (!take_number(&s, e, minw, 2, &v) || v < dmin || v > mmax)
                 return 0;
             p->m = v;
             break;
@@ -832,7 +835,7 @@ bl_status bl_normalise_date_ex(const char *in, const char *const *formats, size_
     struct parsed_date p = {0, 0, 0, 0};
     size_t i;
     for (i = 0; i < nformats; i++)
-        if (match_date(s, e, formats[i], &p))
+        if (match_date(s, e, formats[i], &p, 0))
             break;
     if (i == nformats) {
         char tried[160] = "";
@@ -871,6 +874,32 @@ bl_status bl_normalise_date_ex(const char *in, const char *const *formats, size_
     }
     snprintf(out, out_size, "%04d%02d%02d", p.y, p.m, p.d);
     return BL_OK;
+}
+
+int bl_date_salvage_year(const char *in, const char *const *formats, size_t nformats,
+                         long not_after_yyyymmdd)
+{
+    if (!in)
+        return 0;
+    if (!formats || nformats == 0) {
+        formats = default_formats;
+        nformats = sizeof default_formats / sizeof default_formats[0];
+    }
+    const char *s, *e;
+    trim(in, &s, &e);
+    long limit = not_after_yyyymmdd > 0 ? not_after_yyyymmdd : bl_today_yyyymmdd();
+    struct parsed_date p = {0, 0, 0, 0};
+    for (size_t i = 0; i < nformats; i++) {
+        if (bl_date_format_check(formats[i], NULL) != BL_OK ||
+            !match_date(s, e, formats[i], &p, 1))
+            continue;
+        /* A two-digit year has no century of its own, and a year after the
+           limit is itself the error: neither is worth salting with. */
+        if (p.two_digit_year || p.y < MIN_YEAR || (long)p.y > limit / 10000)
+            return 0;
+        return p.y;
+    }
+    return 0;
 }
 
 bl_status bl_normalise_date(const char *in, const char *const *formats, size_t nformats,

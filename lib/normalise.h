@@ -45,6 +45,14 @@ long bl_today_yyyymmdd(void);
 bl_status bl_normalise_date_ex(const char *in, const char *const *formats, size_t nformats,
                                long not_after_yyyymmdd, char *out, size_t out_size,
                                int *is_future, bl_error *err);
+/*
+ * The year of a date that failed validation but has the shape of one of the
+ * formats with a plausible four-digit year ("2000-07-76", "31/02/1980",
+ * "00/00/1975"), else 0.  The encoder salts with it: a day typo should not
+ * cost a record its name evidence.  The date itself stays missing.
+ */
+int bl_date_salvage_year(const char *in, const char *const *formats, size_t nformats,
+                         long not_after_yyyymmdd);
 /* Check one date format (for the profile loader): BL_OK or BL_ESCHEMA naming
    the problem (unknown directive, no day/month/year, a part given twice). */
 bl_status bl_date_format_check(const char *format, bl_error *err);

@@ -34,8 +34,8 @@ static const char default_schema_json[] =
     "  \"clk\": {\"bits\": 1024},\n"
     "  \"hardening\": {\"salt\": \"year(dob)\", \"missing_salt\": \"withhold\"},\n"
     "  \"fields\": [\n"
-    "    {\"name\": \"given_name\", \"type\": \"name\", \"q\": 2, \"padding\": true, \"bits\": 512, \"hashes\": 8, \"clk_hashes\": 4, \"salted\": true},\n"
-    "    {\"name\": \"family_name\", \"type\": \"name\", \"q\": 2, \"padding\": true, \"bits\": 512, \"hashes\": 8, \"clk_hashes\": 4, \"salted\": true},\n"
+    "    {\"name\": \"given_name\", \"type\": \"name\", \"q\": 2, \"padding\": true, \"bits\": 512, \"hashes\": 8, \"clk_hashes\": 4, \"salted\": true, \"first_word\": true, \"swap_group\": \"name\"},\n"
+    "    {\"name\": \"family_name\", \"type\": \"name\", \"q\": 2, \"padding\": true, \"bits\": 512, \"hashes\": 8, \"clk_hashes\": 4, \"salted\": true, \"swap_group\": \"name\"},\n"
     "    {\"name\": \"dob\", \"type\": \"date\", \"bits\": 256, \"hashes\": 12, \"clk_hashes\": 6, \"salted\": false},\n"
     "    {\"name\": \"sex\", \"type\": \"sex\", \"bits\": 64, \"hashes\": 8, \"clk_hashes\": 2, \"salted\": false},\n"
     "    {\"name\": \"postcode\", \"type\": \"postcode\", \"q\": 2, \"padding\": true, \"bits\": 256, \"hashes\": 8, \"clk_hashes\": 3, \"salted\": true},\n"
@@ -89,8 +89,11 @@ void bl_schema_free(bl_schema *schema)
 {
     if (!schema)
         return;
-    for (int i = 0; i < schema->nfields; i++)
+    /* Every slot, not just nfields: a field that failed half-way keeps its strings. */
+    for (int i = 0; i < BL_MAX_FIELDS; i++) {
         free(schema->fields[i].name);
+        free(schema->fields[i].swap_group);
+    }
     for (int i = 0; i < schema->nkeys; i++)
         free(schema->keys[i].name);
     free(schema->name);
@@ -229,7 +232,8 @@ static bl_status parse_part(bl_schema *s, const char *text, bl_key_part *part, c
 static bl_status parse_field(bl_schema *s, json_t *f, int i, const char *src, bl_error *err)
 {
     static const char *const known[] = {"name", "type", "q", "padding", "positional", "bits",
-                                        "hashes", "clk_hashes", "salted", NULL};
+                                        "hashes", "clk_hashes", "salted", "first_word",
+                                        "swap_group", NULL};
     char path[64];
     snprintf(path, sizeof path, "fields[%d]", i);
     if (!json_is_object(f))
@@ -255,8 +259,20 @@ static bl_status parse_field(bl_schema *s, json_t *f, int i, const char *src, bl
         (st = get_int(f, "clk_hashes", 0, 64, 0, &clk_hashes, path, src, err)) ||
         (st = get_bool(f, "padding", 1, &fd->padding, path, src, err)) ||
         (st = get_bool(f, "positional", 0, &fd->positional, path, src, err)) ||
-        (st = get_bool(f, "salted", 0, &fd->salted, path, src, err)))
+        (st = get_bool(f, "salted", 0, &fd->salted, path, src, err)) ||
+        (st = get_bool(f, "first_word", 0, &fd->first_word, path, src, err)))
         return st;
+    if (fd->first_word && fd->type != BL_FIELD_NAME) {
+        char p[96];
+        snprintf(p, sizeof p, "%s.first_word", path);
+        return SCHEMA_FAIL(p, "only name fields can keep their first word");
+    }
+    json_t *group = json_object_get(f, "swap_group");
+    if (group && (!json_is_string(group) || !valid_identifier(json_string_value(group)))) {
+        char p[96];
+        snprintf(p, sizeof p, "%s.swap_group", path);
+        return SCHEMA_FAIL(p, "must be a lower-case identifier");
+    }
     if (bits % 64) {
         char p[96];
         snprintf(p, sizeof p, "%s.bits", path);
@@ -269,7 +285,40 @@ static bl_status parse_field(bl_schema *s, json_t *f, int i, const char *src, bl
     fd->bits = (uint32_t)bits;
     fd->hashes = (uint32_t)hashes;
     fd->clk_hashes = (uint32_t)clk_hashes;
+    if (group && !(fd->swap_group = strdup(json_string_value(group))))
+        return bl_fail(err, BL_ENOMEM, "out of memory");
     s->nfields = i + 1;
+    return BL_OK;
+}
+
+/* A swap group pairs two fields whose values often land in each other's
+   column (given and family names).  Both share one sub-key and must hash
+   alike, or a value would not set the same bits in the other field. */
+static bl_status check_swap_groups(const bl_schema *s, const char *src, bl_error *err)
+{
+    for (int i = 0; i < s->nfields; i++) {
+        const bl_schema_field *a = &s->fields[i];
+        if (!a->swap_group)
+            continue;
+        int partner = -1, count = 1;
+        for (int j = 0; j < s->nfields; j++)
+            if (j != i && s->fields[j].swap_group && !strcmp(s->fields[j].swap_group, a->swap_group)) {
+                count++;
+                partner = j;
+            }
+        char p[96];
+        snprintf(p, sizeof p, "fields[%d].swap_group", i);
+        if (count != 2)
+            return SCHEMA_FAIL(p, "swap group '%s' has %d field(s); a group pairs exactly two",
+                               a->swap_group, count);
+        const bl_schema_field *b = &s->fields[partner];
+        if (a->type != b->type || a->q != b->q || a->padding != b->padding ||
+            a->positional != b->positional || a->bits != b->bits || a->hashes != b->hashes ||
+            a->clk_hashes != b->clk_hashes || a->salted != b->salted)
+            return SCHEMA_FAIL(p, "fields '%s' and '%s' of swap group '%s' must have the same type, "
+                                  "q, padding, positional, bits, hashes, clk_hashes and salted",
+                               a->name, b->name, a->swap_group);
+    }
     return BL_OK;
 }
 
@@ -303,6 +352,8 @@ static bl_status parse_schema(json_t *root, bl_schema *s, const char *src, bl_er
     for (size_t i = 0; i < json_array_size(fields); i++)
         if ((st = parse_field(s, json_array_get(fields, i), (int)i, src, err)) != BL_OK)
             return st;
+    if ((st = check_swap_groups(s, src, err)) != BL_OK)
+        return st;
 
     long clk_bits = 0;
     json_t *clk = json_object_get(root, "clk");

@@ -41,6 +41,8 @@ typedef struct bl_schema_field {
     uint32_t hashes;     /* bit positions per token in the field filter */
     uint32_t clk_hashes; /* bit positions per token in the CLK (0: not in CLK) */
     int salted;          /* field-filter tokens salted with the record's salt */
+    int first_word;      /* names: keep only the first word (middle names dropped) */
+    char *swap_group;    /* fields of one group share hashing and compare crossed; NULL: none */
 } bl_schema_field;
 
 struct bl_schema {

@@ -11,7 +11,7 @@ static const char *const fnames[] = {"a", "b"};
 static const uint32_t fbits[] = {128, 64};
 static const uint8_t ftypes[] = {BL_FIELD_NAME, BL_FIELD_SEX};
 static const char *const knames[] = {"k1"};
-static const bl_encfile_layout layout = {2, fnames, fbits, ftypes, 256, 1, knames};
+static const bl_encfile_layout layout = {2, fnames, fbits, ftypes, 256, 1, knames, NULL};
 
 static uint64_t mix(uint64_t x)
 {

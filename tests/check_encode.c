@@ -124,6 +124,61 @@ START_TEST(typo_keeps_high_dice)
 }
 END_TEST
 
+/* A day typo must not cost a record its names: the year of "31/02/1990"
+   still salts them (identical to a valid 1990 date's), while the date stays
+   missing.  A two-digit or future year is not salvaged. */
+START_TEST(invalid_date_keeps_its_year_for_salting)
+{
+    fixture fx;
+    setup(&fx, 5);
+    bl_encode_stats st;
+    memset(&st, 0, sizeof st);
+    copy a, b, c;
+    encode(&fx, "1", "Ann", "Lee", "31/02/1990", "F", "OX4 1AA", "", &a, &st);
+    encode(&fx, "2", "Ann", "Lee", "01/03/1990", "F", "OX4 1AA", "", &b, NULL);
+    encode(&fx, "3", "Ann", "Lee", "01/03/1991", "F", "OX4 1AA", "", &c, NULL);
+    ck_assert_uint_eq(st.invalid_date, 1);
+    ck_assert_uint_eq(st.salvaged_year, 1);
+    ck_assert_uint_eq(st.missing_salt, 0);
+    ck_assert_uint_eq(a.present & (1u << 2), 0); /* the date itself stays missing */
+    ck_assert(a.present & 1u);
+    ck_assert_double_eq(dice_field(&a, &b, 0, 512), 1.0);
+    ck_assert_double_eq(dice_field(&a, &b, 1, 512), 1.0);
+    ck_assert_double_lt(dice_field(&a, &c, 0, 512), 0.35);
+    ck_assert(a.keys[1] == b.keys[1] && a.keys[1] != 0); /* family_sdx_yob blocks them too */
+    memset(&st, 0, sizeof st);
+    encode(&fx, "4", "Ann", "Lee", "31/02/2090", "F", "", "", &a, &st);
+    ck_assert_uint_eq(st.salvaged_year, 0);
+    ck_assert_uint_eq(st.missing_salt, 1);
+    /* the "unknown" default date is no date: no 1900 salt, no dob filter */
+    memset(&st, 0, sizeof st);
+    encode(&fx, "5", "Ann", "Lee", "01/01/1900", "F", "", "", &a, &st);
+    ck_assert_uint_eq(st.placeholder_date, 1);
+    ck_assert_uint_eq(st.missing_salt, 1);
+    ck_assert_uint_eq(a.present & 7u, 0);
+    teardown(&fx);
+}
+END_TEST
+
+/* The default given name keeps its first word only, and given and family
+   names share hashing (one swap group), so a swapped record's given-name
+   filter equals the other's family-name filter. */
+START_TEST(first_word_and_swap_group)
+{
+    fixture fx;
+    setup(&fx, 6);
+    copy a, b, c;
+    encode(&fx, "1", "Mark Wayne", "Smith", "21/05/1981", "M", "", "", &a, NULL);
+    encode(&fx, "2", "Mark", "Smith", "21/05/1981", "M", "", "", &b, NULL);
+    encode(&fx, "3", "Smith", "Mark", "21/05/1981", "M", "", "", &c, NULL);
+    ck_assert_double_eq(dice_field(&a, &b, 0, 512), 1.0);
+    ck_assert_int_eq(memcmp(b.f[0], c.f[1], 64), 0);
+    ck_assert_int_eq(memcmp(b.f[1], c.f[0], 64), 0);
+    ck_assert_double_lt(dice_field(&b, &c, 0, 512), 0.35); /* uncrossed they disagree */
+    teardown(&fx);
+}
+END_TEST
+
 /* Under the default schema, the same name with different birth years must
    look like an unrelated name: unsalted, the Dice would be exactly 1. */
 START_TEST(salting_separates_birth_years)
@@ -157,8 +212,9 @@ START_TEST(missing_salt_withholds_and_invalid_values_counted)
     bl_encode_stats st;
     memset(&st, 0, sizeof st);
     copy a;
-    encode(&fx, "1", "Ann", "Lee", "31/02/1990", "X9", "NOT A PC", "9434765918", &a, &st);
+    encode(&fx, "1", "Ann", "Lee", "31/02/90", "X9", "NOT A PC", "9434765918", &a, &st);
     ck_assert_uint_eq(st.invalid_date, 1);
+    ck_assert_uint_eq(st.salvaged_year, 0); /* no four-digit year to keep */
     ck_assert_uint_eq(st.invalid_sex, 1);
     ck_assert_uint_eq(st.invalid_postcode, 1);
     ck_assert_uint_eq(st.invalid_nhs_number, 1);
@@ -298,6 +354,8 @@ Suite *suite_encode(void)
     tcase_add_test(tc, typo_keeps_high_dice);
     tcase_add_test(tc, salting_separates_birth_years);
     tcase_add_test(tc, missing_salt_withholds_and_invalid_values_counted);
+    tcase_add_test(tc, invalid_date_keeps_its_year_for_salting);
+    tcase_add_test(tc, first_word_and_swap_group);
     tcase_add_test(tc, record_tokens_depend_on_source_and_id);
     tcase_add_test(tc, csv_errors_and_no_partial_outputs);
     tcase_add_test(tc, content_file_has_token_content_and_derived_columns);

@@ -56,7 +56,7 @@ static bl_dataset *toy_dataset(void)
 {
     bl_dataset *ds = NULL;
     ck_assert_int_eq(bl_dataset_new(&ds, NULL), BL_OK);
-    bl_encfile_layout lay = {NF, fnames, fbits, ftypes, 1024, 2, knames};
+    bl_encfile_layout lay = {NF, fnames, fbits, ftypes, 1024, 2, knames, NULL};
     ck_assert_int_eq(bl_dataset_init_layout(ds, &lay, "s", "k", NULL), BL_OK);
     return ds;
 }
@@ -114,17 +114,19 @@ START_TEST(test_compare_levels)
     bl_model *m = NULL;
     ck_assert_int_eq(bl_model_default(ds, &m, NULL), BL_OK);
     double d;
-    ck_assert_int_eq(bl_compare_field(ds, m, F_GIVEN, 0, 1, &d), 4); /* exact */
+    int exact = (int)m->fields[F_GIVEN].nlevels - 1;
+    ck_assert_int_eq(bl_compare_field(ds, m, F_GIVEN, 0, 1, &d), exact);
     ck_assert(d == 1.0);
     int lv = bl_compare_field(ds, m, F_FAMILY, 0, 1, &d);
     ck_assert_msg(lv == 3 || lv == 2, "SMITH/SMYTH level %d dice %f", lv, d);
-    ck_assert_int_eq(bl_compare_field(ds, m, F_GIVEN, 0, 2, &d), 1); /* disagree */
+    lv = bl_compare_field(ds, m, F_GIVEN, 0, 2, &d);
+    ck_assert_msg(lv == 1 || (lv == 2 && d < 0.6), "JONATHAN/ELIZABETH level %d dice %f", lv, d);
     ck_assert_int_eq(bl_compare_field(ds, m, F_NHS, 0, 1, &d), 0);   /* missing */
     ck_assert(d == -1);
     ck_assert_int_eq(bl_compare_field(ds, m, F_SEX, 0, 2, NULL), 1);
     ck_assert_int_eq(bl_compare_field(ds, m, F_SEX, 0, 1, NULL), 2); /* sex: exact is level 2 */
     uint64_t g = bl_compare_pair(ds, m, 0, 1);
-    ck_assert_int_eq(bl_gamma_level(g, F_GIVEN), 4);
+    ck_assert_int_eq(bl_gamma_level(g, F_GIVEN), exact);
     ck_assert_int_eq(bl_gamma_level(g, F_NHS), 0);
     /* integer threshold test agrees with the rational definition */
     for (uint32_t x = 0; x < 3; x++)
@@ -333,7 +335,7 @@ END_TEST
 
 static void write_ble(const char *path, const char *source, const char *key_fp)
 {
-    bl_encfile_layout lay = {NF, fnames, fbits, ftypes, 1024, 2, knames};
+    bl_encfile_layout lay = {NF, fnames, fbits, ftypes, 1024, 2, knames, NULL};
     bl_encfile_writer *w = NULL;
     bl_error err;
     bl_error_clear(&err);
@@ -583,6 +585,62 @@ START_TEST(test_cluster_unique_source_and_grey)
 END_TEST
 
 
+/* Names in each other's columns compare crossed when the layout puts them
+   in one swap group, and only then; crossed exact agreement earns no term
+   frequency adjustment. */
+START_TEST(test_swap_group)
+{
+    static const char *groups[NF] = {"name", "name", NULL, NULL, NULL, NULL};
+    bl_dataset *plain = toy_dataset(), *ds = NULL;
+    ck_assert_int_eq(bl_dataset_new(&ds, NULL), BL_OK);
+    bl_encfile_layout lay = {NF, fnames, fbits, ftypes, 1024, 2, knames, groups};
+    ck_assert_int_eq(bl_dataset_init_layout(ds, &lay, "s", "k", NULL), BL_OK);
+    ck_assert_uint_eq(ds->swap_count, 1);
+    toy a = {"DAVID", "CRAWFORD", "19651203", "M", "OX1 5DY", ""};
+    toy b = {"CRAWFORD", "DAVID", "19651203", "M", "OX1 5DY", ""};
+    toy c = {"DAVID", "CRAWLEY", "19651203", "M", "OX1 5DY", ""};
+    for (int k = 0; k < 2; k++) {
+        bl_dataset *d = k ? ds : plain;
+        toy_add(d, "housing", 1, &a);
+        toy_add(d, "housing", 2, &b);
+        toy_add(d, "housing", 3, &c);
+    }
+    bl_model *m = NULL;
+    ck_assert_int_eq(bl_model_default(ds, &m, NULL), BL_OK);
+    int exact = (int)m->fields[F_GIVEN].nlevels - 1;
+    uint64_t gp = bl_compare_pair(plain, m, 0, 1), gs = bl_compare_pair(ds, m, 0, 1);
+    ck_assert_int_lt(bl_gamma_level(gp, F_GIVEN), exact - 1);
+    ck_assert(!(gp & BL_GAMMA_SWAPPED));
+    ck_assert_int_eq(bl_gamma_level(gs, F_GIVEN), exact);
+    ck_assert_int_eq(bl_gamma_level(gs, F_FAMILY), exact);
+    ck_assert(gs & BL_GAMMA_SWAPPED);
+    ck_assert(bl_gamma_swapped_field(ds, gs, F_FAMILY) && !bl_gamma_swapped_field(ds, gs, F_DOB));
+    /* a family-name typo is not a swap: the direct comparison wins */
+    uint64_t gc = bl_compare_pair(ds, m, 0, 2);
+    ck_assert(!(gc & BL_GAMMA_SWAPPED));
+    ck_assert_int_eq(bl_gamma_level(gc, F_GIVEN), exact);
+    bl_explanation ex;
+    m->fields[F_GIVEN].tf = 1;
+    ck_assert_int_eq(bl_explain_pair(ds, m, 0, 1, &ex, NULL), BL_OK);
+    ck_assert(ex.fields[F_GIVEN].swapped && ex.fields[F_FAMILY].swapped && !ex.fields[F_DOB].swapped);
+    ck_assert_int_eq(ex.fields[F_GIVEN].level, exact);
+    ck_assert(ex.fields[F_GIVEN].tf_adjustment == 0.0);
+    ck_assert(ex.fields[F_GIVEN].dice == 1.0);
+    bl_model_free(m);
+    bl_dataset_free(ds);
+    bl_dataset_free(plain);
+    /* a group whose fields differ in size cannot be compared crossed */
+    static const char *bad[NF] = {"name", NULL, "name", NULL, NULL, NULL};
+    ck_assert_int_eq(bl_dataset_new(&ds, NULL), BL_OK);
+    bl_encfile_layout lay2 = {NF, fnames, fbits, ftypes, 1024, 2, knames, bad};
+    bl_error err;
+    bl_error_clear(&err);
+    ck_assert_int_eq(bl_dataset_init_layout(ds, &lay2, "s", "k", &err), BL_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(err.text, "swap group"));
+    bl_dataset_free(ds);
+}
+END_TEST
+
 /* Identical salted filters are counted: agreeing on a rare value is worth
    more than agreeing on a common one, and the adjustment averages out. */
 START_TEST(test_term_frequency)
@@ -606,8 +664,9 @@ START_TEST(test_term_frequency)
     ck_assert_uint_eq(ds->tf[F_GIVEN][20], 2);
     bl_model *m = simple_model(ds);
     m->fields[F_GIVEN].tf = 1;
-    double common = bl_model_tf_adjustment(m, ds, F_GIVEN, 4, 0);
-    double rare = bl_model_tf_adjustment(m, ds, F_GIVEN, 4, 20);
+    int exact = (int)m->fields[F_GIVEN].nlevels - 1;
+    double common = bl_model_tf_adjustment(m, ds, F_GIVEN, exact, 0);
+    double rare = bl_model_tf_adjustment(m, ds, F_GIVEN, exact, 20);
     ck_assert_msg(rare > 0 && common < 0 && rare - common > 3, "rare %f common %f", rare, common);
     ck_assert(bl_model_tf_adjustment(m, ds, F_GIVEN, 1, 20) == 0.0); /* only on exact */
     /* the pair rate is the mean of the per-record rates */
@@ -952,6 +1011,7 @@ Suite *suite_match(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_helpers);
     tcase_add_test(tc, test_compare_levels);
+    tcase_add_test(tc, test_swap_group);
     tcase_add_test(tc, test_em_known_mixture);
     tcase_add_test(tc, test_model_json_roundtrip);
     tcase_add_test(tc, test_em_latent_by_source_pair);

@@ -69,6 +69,15 @@ static const struct {
      "blocking_keys[0].parts[0]", "unknown field 'x'", BL_ESCHEMA},
     {"{\"bloomlink_schema\":1,\"hardening\":{\"salt\":\"year(n)\"},\"fields\":[{\"name\":\"n\",\"type\":\"name\",\"bits\":128,\"hashes\":4}]}",
      "hardening.salt", "needs a date field", BL_ESCHEMA},
+    {"{\"bloomlink_schema\":1,\"hardening\":{\"salt\":null},\"fields\":[{\"name\":\"d\",\"type\":\"date\",\"bits\":128,\"hashes\":4,\"first_word\":true}]}",
+     "fields[0].first_word", "only name fields", BL_ESCHEMA},
+    {"{\"bloomlink_schema\":1,\"hardening\":{\"salt\":null},\"fields\":[{\"name\":\"n\",\"type\":\"name\",\"bits\":128,\"hashes\":4,\"swap_group\":\"g\"}]}",
+     "fields[0].swap_group", "pairs exactly two", BL_ESCHEMA},
+    {"{\"bloomlink_schema\":1,\"hardening\":{\"salt\":null},\"fields\":[{\"name\":\"n\",\"type\":\"name\",\"bits\":128,\"hashes\":4,\"swap_group\":\"g\"},"
+     "{\"name\":\"m\",\"type\":\"name\",\"bits\":256,\"hashes\":4,\"swap_group\":\"g\"}]}",
+     "fields[0].swap_group", "must have the same", BL_ESCHEMA},
+    {"{\"bloomlink_schema\":1,\"hardening\":{\"salt\":null},\"fields\":[{\"name\":\"n\",\"type\":\"name\",\"bits\":128,\"hashes\":4,\"swap_group\":\"Bad Group\"}]}",
+     "fields[0].swap_group", "lower-case identifier", BL_ESCHEMA},
 };
 
 START_TEST(bad_schema_names_json_path)
