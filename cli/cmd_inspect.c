@@ -91,10 +91,9 @@ static int inspect_ble(const char *path, int json)
     printf("key fingerprint:    %s\n", h->key_fingerprint);
     printf("records:            %llu (record size %zu bytes)\n", (unsigned long long)n, h->record_bytes);
     printf("\n%-16s %-11s %6s %10s %8s %15s\n", "field", "type", "bits", "present", "%", "mean bits set");
-    static const char *const tn[] = {"name", "date", "sex", "postcode", "nhs_number", "text"};
     for (size_t i = 0; i < nf; i++)
         printf("%-16s %-11s %6u %10llu %7.1f%% %15.1f\n", h->field_names[i],
-               h->field_types[i] < 6 ? tn[h->field_types[i]] : "?", h->field_bits[i],
+               bl_field_type_name((bl_field_type)h->field_types[i]), h->field_bits[i],
                (unsigned long long)present[i], n ? 100.0 * (double)present[i] / (double)n : 0.0,
                present[i] ? bits[i] / (double)present[i] : 0.0);
     if (h->clk_bits)

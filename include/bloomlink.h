@@ -160,8 +160,17 @@ typedef enum bl_field_type {
     BL_FIELD_SEX = 2,
     BL_FIELD_POSTCODE = 3,
     BL_FIELD_NHS_NUMBER = 4,
-    BL_FIELD_TEXT = 5
+    BL_FIELD_TEXT = 5,
+    /* A keyed hash of several fields' values together (schema "parts"), one
+       token: it shows only whether two records agree on all of them.  The
+       matcher weighs it only for pairs where a name field is missing on one
+       side, i.e. withheld for want of a birth year, so it never counts name
+       agreement twice. */
+    BL_FIELD_IDENTITY = 6
 } bl_field_type;
+
+/** The schema name of a field type ("name", "date", ..., "identity"). */
+BL_EXPORT const char *bl_field_type_name(bl_field_type t);
 
 /** Parse a schema from a JSON file.  *out owned: bl_schema_free. */
 BL_EXPORT BL_RESULT bl_status bl_schema_load(const char *path, bl_schema **out, bl_error *err);

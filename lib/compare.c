@@ -32,10 +32,22 @@ static int cross_level(const bl_dataset *ds, const bl_model *m, size_t fa, size_
     return level_of(&m->fields[fa], pa, pb, c);
 }
 
+/* Whether the pair's fields present on both sides include fields[f]; an
+   identity field counts only when a name is missing on one side (withheld
+   for want of a birth year), where it is the only evidence on names and so
+   never counts name agreement twice. */
+static int comparable(const bl_dataset *ds, size_t f, uint32_t a, uint32_t b)
+{
+    uint32_t both = ds->present[a] & ds->present[b];
+    if (!(both >> f & 1))
+        return 0;
+    return !(ds->identity_mask >> f & 1) || (both & ds->name_mask) != ds->name_mask;
+}
+
 int bl_compare_field(const bl_dataset *ds, const bl_model *m, size_t f, uint32_t a, uint32_t b,
                      double *dice)
 {
-    if (!((ds->present[a] & ds->present[b]) >> f & 1)) {
+    if (!comparable(ds, f, a, b)) {
         if (dice)
             *dice = -1;
         return 0;
@@ -80,9 +92,8 @@ static uint64_t apply_swaps(const bl_dataset *ds, const bl_model *m, uint32_t a,
 uint64_t bl_compare_pair(const bl_dataset *ds, const bl_model *m, uint32_t a, uint32_t b)
 {
     uint64_t g = 0;
-    uint32_t both = ds->present[a] & ds->present[b];
     for (size_t f = 0; f < ds->field_count; f++)
-        if (both >> f & 1)
+        if (comparable(ds, f, a, b))
             g |= (uint64_t)cross_level(ds, m, f, f, a, b, NULL) << (BL_GAMMA_BITS * f);
     return ds->swap_count ? apply_swaps(ds, m, a, b, g, NULL) : g;
 }

@@ -16,6 +16,7 @@
 #include <zlib.h>
 
 #include "error.h"
+#include "schema.h"
 #include "io.h"
 
 static const uint8_t block_tag[4] = {'B', 'L', 'K', '1'};
@@ -65,20 +66,6 @@ struct bl_encfile_writer {
     int z_ready;
 };
 
-static const char *type_name(uint8_t t)
-{
-    static const char *const names[] = {"name", "date", "sex", "postcode", "nhs_number", "text"};
-    return t < 6 ? names[t] : "text";
-}
-
-static int type_code(const char *s)
-{
-    static const char *const names[] = {"name", "date", "sex", "postcode", "nhs_number", "text"};
-    for (int i = 0; i < 6; i++)
-        if (!strcmp(s, names[i]))
-            return i;
-    return -1;
-}
 
 void bl_encfile_writer_abort(bl_encfile_writer *w)
 {
@@ -130,7 +117,7 @@ bl_status bl_encfile_writer_open(const char *path, const char *source, const cha
     }
     for (size_t i = 0; i < layout->field_count; i++) {
         json_t *f = json_pack("{s:s, s:s, s:i}", "name", layout->field_names[i], "type",
-                              type_name(layout->field_types[i]), "bits",
+                              bl_field_type_name((bl_field_type)layout->field_types[i]), "bits",
                               (json_int_t)layout->field_bits[i]);
         if (f && layout->field_swap_groups && layout->field_swap_groups[i])
             json_object_set_new(f, "swap_group", json_string(layout->field_swap_groups[i]));
@@ -369,7 +356,8 @@ static bl_status parse_header(bl_encfile_reader *r, const char *text, size_t len
         const char *name = json_string_value(json_object_get(f, "name"));
         const char *type = json_string_value(json_object_get(f, "type"));
         json_t *bits = json_object_get(f, "bits");
-        int tc = type ? type_code(type) : -1;
+        bl_field_type ft;
+        int tc = type && !bl_field_type_parse(type, &ft) ? (int)ft : -1;
         if (!name || tc < 0 || !json_is_integer(bits) || json_integer_value(bits) <= 0 ||
             json_integer_value(bits) % 64 || json_integer_value(bits) > 65536)
             return READER_FAIL(BL_EFORMAT, "header field %zu is malformed", i);

@@ -401,6 +401,9 @@ static int is_placeholder_date(const char *yyyymmdd)
 /* Normalise raw[i] (NULL/"" = missing) for every schema field; invalid values
    are counted and become missing.  Errors in err are only for real failures
    (memory, misuse), never for a bad value. */
+static size_t parts_value(const bl_key_part *parts, int nparts, const norm_values *nv, char *msg,
+                          size_t cap);
+
 static bl_status normalise_all(bl_encoder *enc, const char *const *raw, norm_values *nv,
                                bl_encode_stats *stats, bl_error *err)
 {
@@ -432,6 +435,8 @@ static bl_status normalise_all(bl_encoder *enc, const char *const *raw, norm_val
             break;
         case BL_FIELD_TEXT:
             st = bl_normalise_text(in, out, VALUE_SIZE, &local);
+            break;
+        case BL_FIELD_IDENTITY: /* made from other fields below; no column */
             break;
         case BL_FIELD_DATE:
             st = bl_normalise_date_ex(in, (const char *const *)pc->formats, (size_t)pc->nformats,
@@ -487,16 +492,20 @@ static bl_status normalise_all(bl_encoder *enc, const char *const *raw, norm_val
             return st;
         }
     }
+    for (int i = 0; i < s->nfields; i++)
+        if (s->fields[i].type == BL_FIELD_IDENTITY)
+            parts_value(s->fields[i].parts, s->fields[i].nparts, nv, nv->v[i], VALUE_SIZE);
     return BL_OK;
 }
 
-static uint64_t key_value(bl_encoder *enc, int k, const norm_values *nv)
+/* The parts' values joined by 0x1f into msg (at most cap bytes); 0 when a
+   part is missing, so the record has no such key or identity. */
+static size_t parts_value(const bl_key_part *parts, int nparts, const norm_values *nv, char *msg,
+                          size_t cap)
 {
-    const bl_blocking_key *bk = &enc->schema->keys[k];
-    uint8_t msg[512];
     size_t n = 0;
-    for (int p = 0; p < bk->nparts; p++) {
-        const bl_key_part *part = &bk->parts[p];
+    for (int p = 0; p < nparts; p++) {
+        const bl_key_part *part = &parts[p];
         const char *v = nv->v[part->field];
         char buf[VALUE_SIZE];
         buf[0] = '\0';
@@ -531,17 +540,32 @@ static uint64_t key_value(bl_encoder *enc, int k, const norm_values *nv)
         }
         }
         size_t l = strlen(buf);
-        if (l == 0 || n + l + 1 > sizeof msg)
-            return 0; /* a missing part: the record has no such key */
+        if (l == 0 || n + l + 2 > cap) {
+            bl_wipe(msg, n);
+            msg[0] = '\0';
+            return 0;
+        }
         memcpy(msg + n, buf, l);
         n += l;
         msg[n++] = 0x1f;
     }
+    msg[n] = '\0';
+    return n;
+}
+
+static uint64_t key_value(bl_encoder *enc, int k, const norm_values *nv)
+{
+    const bl_blocking_key *bk = &enc->schema->keys[k];
+    char msg[512];
+    size_t n = parts_value(bk->parts, bk->nparts, nv, msg, sizeof msg);
+    if (n == 0)
+        return 0; /* a missing part: the record has no such key */
     uint8_t mac[32];
     prf(&enc->key_prf[k], msg, n, mac);
     uint64_t v64;
     memcpy(&v64, mac, 8);
     bl_wipe(mac, sizeof mac);
+    bl_wipe(msg, sizeof msg);
     return v64 ? v64 : 1; /* 0 means "no key" */
 }
 

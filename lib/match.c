@@ -295,6 +295,10 @@ bl_status bl_dataset_init_layout(bl_dataset *ds, const bl_encfile_layout *layout
         ds->field_bits[f] = layout->field_bits[f];
         ds->field_types[f] = layout->field_types[f];
         ds->words[f] = layout->field_bits[f] / 64;
+        if (ds->field_types[f] == BL_FIELD_NAME)
+            ds->name_mask |= 1u << f;
+        if (ds->field_types[f] == BL_FIELD_IDENTITY)
+            ds->identity_mask |= 1u << f;
     }
     if (layout->clk_bits % 64)
         return bl_fail(err, BL_EFORMAT, "CLK of %zu bits is not a multiple of 64", layout->clk_bits);

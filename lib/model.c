@@ -11,34 +11,11 @@
 
 #include "compare.h"
 #include "error.h"
+#include "schema.h"
 #include "io.h"
 
 /* Probabilities are kept off 0 and 1 so weights stay finite. */
 #define P_FLOOR 1e-9
-
-static const char *type_name(uint8_t t)
-{
-    switch (t) {
-    case BL_FIELD_NAME: return "name";
-    case BL_FIELD_DATE: return "date";
-    case BL_FIELD_SEX: return "sex";
-    case BL_FIELD_POSTCODE: return "postcode";
-    case BL_FIELD_NHS_NUMBER: return "nhs_number";
-    case BL_FIELD_TEXT: return "text";
-    }
-    return "text";
-}
-
-static int type_from_name(const char *s, uint8_t *t)
-{
-    static const char *names[] = {"name", "date", "sex", "postcode", "nhs_number", "text"};
-    for (uint8_t i = 0; i < 6; i++)
-        if (!strcmp(s, names[i])) {
-            *t = i;
-            return 0;
-        }
-    return -1;
-}
 
 /*
  * Default agreement bands per field type.  They only decide where level
@@ -66,6 +43,9 @@ static void type_defaults(uint8_t type, unsigned *nb, double th[BL_MAX_BANDS], i
         break;
     case BL_FIELD_NHS_NUMBER:
         *nb = 1; th[0] = 0.7;
+        break;
+    case BL_FIELD_IDENTITY: /* one token: the same values or not */
+        *nb = 0; *tf = 1;
         break;
     case BL_FIELD_SEX:
     default:
@@ -870,6 +850,14 @@ static bl_status em_latent(bl_model *m, const uint64_t *pat, const uint64_t *cnt
                     memcpy(mf->v, mf->m, sizeof mf->v);
                     continue;
                 }
+                if (mf->type == BL_FIELD_IDENTITY && k != CL_M && k != CL_V) {
+                    /* Candidates were found by this very value (its blocking
+                       key), so among them non-matches agree too: chance
+                       agreement can only come from random pairs. */
+                    if (k != CL_U)
+                        memcpy(class_dist(mf, k), mf->u, sizeof mf->u);
+                    continue;
+                }
                 const int *fixed = k == CL_M ? mf->fix_m : k == CL_U ? mf->fix_u : NULL;
                 double d = update_dist(class_dist(mf, k), A[k][f], fixed, mf->nlevels);
                 if (d > delta)
@@ -1299,7 +1287,7 @@ static json_t *field_json(const bl_model_field *mf)
 {
     json_t *o = json_object();
     json_object_set_new(o, "name", json_string(mf->name));
-    json_object_set_new(o, "type", json_string(type_name(mf->type)));
+    json_object_set_new(o, "type", json_string(bl_field_type_name((bl_field_type)mf->type)));
     json_object_set_new(o, "term_frequency", json_boolean(mf->tf));
     json_object_set_new(o, "tf_min_u", json_real(mf->tf_min_u));
     json_t *lv = json_array();
@@ -1436,9 +1424,11 @@ static bl_status parse_field(json_t *o, bl_model_field *mf, const char *name, si
         return bl_fail_at(err, BL_ESCHEMA, name, -1, -1, path, "expected an object");
     const char *fname = json_string_value(json_object_get(o, "name"));
     const char *tname = json_string_value(json_object_get(o, "type"));
-    if (!fname || !tname || type_from_name(tname, &mf->type))
+    bl_field_type ft;
+    if (!fname || !tname || bl_field_type_parse(tname, &ft))
         return bl_fail_at(err, BL_ESCHEMA, name, -1, -1, path,
-                          "needs \"name\" and a \"type\" (name, date, sex, postcode, nhs_number, text)");
+                          "needs \"name\" and a \"type\" (name, date, sex, postcode, nhs_number, text, identity)");
+    mf->type = (uint8_t)ft;
     if (!(mf->name = strdup(fname)))
         return bl_fail(err, BL_ENOMEM, "out of memory");
     mf->tf = json_is_true(json_object_get(o, "term_frequency"));

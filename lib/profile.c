@@ -104,6 +104,8 @@ static bl_status parse_profile(json_t *root, const bl_schema *schema, bl_profile
         int fi = bl_schema_field_index(schema, k);
         if (fi < 0)
             return PROFILE_FAIL(path, "the schema has no field '%s'", k);
+        if (schema->fields[fi].type == BL_FIELD_IDENTITY)
+            return PROFILE_FAIL(path, "'%s' is made from other fields by the encoder; it has no column", k);
         const char *col = json_is_string(v) ? json_string_value(v)
                                             : json_string_value(json_object_get(v, "column"));
         if (!col || !*col)

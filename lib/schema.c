@@ -39,39 +39,35 @@ static const char default_schema_json[] =
     "    {\"name\": \"dob\", \"type\": \"date\", \"bits\": 256, \"hashes\": 12, \"clk_hashes\": 6, \"salted\": false},\n"
     "    {\"name\": \"sex\", \"type\": \"sex\", \"bits\": 64, \"hashes\": 8, \"clk_hashes\": 2, \"salted\": false},\n"
     "    {\"name\": \"postcode\", \"type\": \"postcode\", \"q\": 2, \"padding\": true, \"bits\": 256, \"hashes\": 8, \"clk_hashes\": 3, \"salted\": true},\n"
-    "    {\"name\": \"nhs_number\", \"type\": \"nhs_number\", \"q\": 2, \"padding\": true, \"bits\": 256, \"hashes\": 6, \"clk_hashes\": 2, \"salted\": false}\n"
+    "    {\"name\": \"nhs_number\", \"type\": \"nhs_number\", \"q\": 2, \"padding\": true, \"bits\": 256, \"hashes\": 6, \"clk_hashes\": 2, \"salted\": false},\n"
+    "    {\"name\": \"name_district\", \"type\": \"identity\", \"parts\": [\"given_name\", \"family_name\", \"outward(postcode)\"], \"bits\": 128, \"hashes\": 12}\n"
     "  ],\n"
     "  \"blocking_keys\": [\n"
     "    {\"name\": \"nhs\", \"parts\": [\"nhs_number\"]},\n"
     "    {\"name\": \"family_sdx_yob\", \"parts\": [\"soundex(family_name)\", \"year(dob)\"]},\n"
     "    {\"name\": \"given_sdx_yob\", \"parts\": [\"soundex(given_name)\", \"year(dob)\"]},\n"
     "    {\"name\": \"postcode_yob\", \"parts\": [\"postcode\", \"year(dob)\"]},\n"
-    "    {\"name\": \"initials_dob\", \"parts\": [\"initials(given_name,family_name)\", \"dob\"]}\n"
+    "    {\"name\": \"initials_dob\", \"parts\": [\"initials(given_name,family_name)\", \"dob\"]},\n"
+    "    {\"name\": \"name_district\", \"parts\": [\"given_name\", \"family_name\", \"outward(postcode)\"]}\n"
     "  ]\n"
     "}\n";
 
 const char *bl_schema_default_json(void) { return default_schema_json; }
 
+static const char *const type_names[] = {"name", "date", "sex", "postcode", "nhs_number", "text",
+                                         "identity"};
+#define NTYPES (sizeof type_names / sizeof type_names[0])
+
 const char *bl_field_type_name(bl_field_type t)
 {
-    switch (t) {
-    case BL_FIELD_NAME: return "name";
-    case BL_FIELD_DATE: return "date";
-    case BL_FIELD_SEX: return "sex";
-    case BL_FIELD_POSTCODE: return "postcode";
-    case BL_FIELD_NHS_NUMBER: return "nhs_number";
-    case BL_FIELD_TEXT: return "text";
-    }
-    return "?";
+    return (size_t)t < NTYPES ? type_names[t] : "text";
 }
 
-static int parse_type(const char *s, bl_field_type *t)
+int bl_field_type_parse(const char *s, bl_field_type *t)
 {
-    static const bl_field_type all[] = {BL_FIELD_NAME, BL_FIELD_DATE, BL_FIELD_SEX,
-                                        BL_FIELD_POSTCODE, BL_FIELD_NHS_NUMBER, BL_FIELD_TEXT};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-        if (!strcmp(s, bl_field_type_name(all[i]))) {
-            *t = all[i];
+    for (size_t i = 0; s && i < NTYPES; i++)
+        if (!strcmp(s, type_names[i])) {
+            *t = (bl_field_type)i;
             return 0;
         }
     return -1;
@@ -233,7 +229,7 @@ static bl_status parse_field(bl_schema *s, json_t *f, int i, const char *src, bl
 {
     static const char *const known[] = {"name", "type", "q", "padding", "positional", "bits",
                                         "hashes", "clk_hashes", "salted", "first_word",
-                                        "swap_group", NULL};
+                                        "swap_group", "parts", NULL};
     char path[64];
     snprintf(path, sizeof path, "fields[%d]", i);
     if (!json_is_object(f))
@@ -248,8 +244,8 @@ static bl_status parse_field(bl_schema *s, json_t *f, int i, const char *src, bl
         return SCHEMA_FAIL(path, "\"name\" must be a lower-case identifier");
     if (bl_schema_field_index(s, name) >= 0)
         return SCHEMA_FAIL(path, "duplicate field name '%s'", name);
-    if (!type || parse_type(type, &fd->type) != 0)
-        return SCHEMA_FAIL(path, "\"type\" must be one of name, date, sex, postcode, nhs_number, text");
+    if (!type || bl_field_type_parse(type, &fd->type) != 0)
+        return SCHEMA_FAIL(path, "\"type\" must be one of name, date, sex, postcode, nhs_number, text, identity");
     long q, bits, hashes, clk_hashes;
     int qgram_type = fd->type == BL_FIELD_NAME || fd->type == BL_FIELD_POSTCODE ||
                      fd->type == BL_FIELD_NHS_NUMBER || fd->type == BL_FIELD_TEXT;
@@ -266,6 +262,18 @@ static bl_status parse_field(bl_schema *s, json_t *f, int i, const char *src, bl
         char p[96];
         snprintf(p, sizeof p, "%s.first_word", path);
         return SCHEMA_FAIL(p, "only name fields can keep their first word");
+    }
+    json_t *parts = json_object_get(f, "parts");
+    if ((fd->type == BL_FIELD_IDENTITY) != (parts != NULL)) {
+        char p[96];
+        snprintf(p, sizeof p, "%s.parts", path);
+        return SCHEMA_FAIL(p, fd->type == BL_FIELD_IDENTITY ? "an identity field needs its parts"
+                                                             : "only identity fields have parts");
+    }
+    if (fd->type == BL_FIELD_IDENTITY && (fd->salted || clk_hashes)) {
+        char p[96];
+        snprintf(p, sizeof p, "%s.%s", path, fd->salted ? "salted" : "clk_hashes");
+        return SCHEMA_FAIL(p, "an identity field is one keyed token: it is neither salted nor in the CLK");
     }
     json_t *group = json_object_get(f, "swap_group");
     if (group && (!json_is_string(group) || !valid_identifier(json_string_value(group)))) {
@@ -354,6 +362,28 @@ static bl_status parse_schema(json_t *root, bl_schema *s, const char *src, bl_er
             return st;
     if ((st = check_swap_groups(s, src, err)) != BL_OK)
         return st;
+    for (int i = 0; i < s->nfields; i++) {
+        if (s->fields[i].type != BL_FIELD_IDENTITY)
+            continue;
+        json_t *parts = json_object_get(json_array_get(fields, (size_t)i), "parts");
+        char path[64];
+        snprintf(path, sizeof path, "fields[%d].parts", i);
+        if (!json_is_array(parts) || json_array_size(parts) < 2 ||
+            json_array_size(parts) > BL_MAX_KEY_PARTS)
+            return SCHEMA_FAIL(path, "must list 2 to %d parts", BL_MAX_KEY_PARTS);
+        for (size_t j = 0; j < json_array_size(parts); j++) {
+            const char *pt = json_string_value(json_array_get(parts, j));
+            char ppath[96];
+            snprintf(ppath, sizeof ppath, "%s[%zu]", path, j);
+            if (!pt)
+                return SCHEMA_FAIL(ppath, "must be a string");
+            if ((st = parse_part(s, pt, &s->fields[i].parts[j], ppath, src, err)) != BL_OK)
+                return st;
+            if (s->fields[s->fields[i].parts[j].field].type == BL_FIELD_IDENTITY)
+                return SCHEMA_FAIL(ppath, "an identity field cannot be made of another");
+        }
+        s->fields[i].nparts = (int)json_array_size(parts);
+    }
 
     long clk_bits = 0;
     json_t *clk = json_object_get(root, "clk");

@@ -43,6 +43,8 @@ typedef struct bl_schema_field {
     int salted;          /* field-filter tokens salted with the record's salt */
     int first_word;      /* names: keep only the first word (middle names dropped) */
     char *swap_group;    /* fields of one group share hashing and compare crossed; NULL: none */
+    bl_key_part parts[BL_MAX_KEY_PARTS]; /* identity fields: what their value is made of */
+    int nparts;
 } bl_schema_field;
 
 struct bl_schema {
@@ -60,5 +62,6 @@ struct bl_schema {
 
 /* Index of a field by name, or -1. */
 int bl_schema_field_index(const bl_schema *schema, const char *name);
-const char *bl_field_type_name(bl_field_type t);
+/* 0 and *t set, or -1 for an unknown name. */
+int bl_field_type_parse(const char *s, bl_field_type *t);
 #endif

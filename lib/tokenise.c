@@ -84,6 +84,9 @@ bl_status bl_tokenise(const bl_schema_field *field, const char *value, bl_tokens
         return date_tokens(value, out, err);
     case BL_FIELD_SEX:
         return add(out, value, strlen(value)) ? bl_fail(err, BL_EINVALID, "sex code too long") : BL_OK;
+    case BL_FIELD_IDENTITY: /* one token, so only equal values share bits */
+        return add(out, value, strlen(value)) ? bl_fail(err, BL_EINVALID, "identity value too long")
+                                              : BL_OK;
     case BL_FIELD_NAME:
     case BL_FIELD_TEXT:
     case BL_FIELD_POSTCODE:

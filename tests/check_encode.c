@@ -48,7 +48,7 @@ static void teardown(fixture *fx)
 typedef struct copy {
     uint8_t token[16];
     uint32_t present;
-    uint64_t f[6][8];
+    uint64_t f[7][8];
     uint64_t clk[16];
     uint64_t keys[5];
 } copy;
@@ -64,7 +64,7 @@ static void encode(fixture *fx, const char *id, const char *given, const char *f
     memset(out, 0, sizeof *out);
     memcpy(out->token, v->token, 16);
     out->present = v->present;
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < 7; i++)
         memcpy(out->f[i], v->fields[i], bl_schema_field_bits(fx->schema, (size_t)i) / 8);
     memcpy(out->clk, v->clk, 128);
     memcpy(out->keys, v->blocking_keys, sizeof out->keys);
@@ -86,9 +86,9 @@ START_TEST(same_input_same_bytes_and_key_changes_every_filter)
     encode(&fy, "1", "Zoë", "O'Brien", "05/03/1987", "F", "OX1 2JD", "943 476 5919", &b, NULL);
     encode(&fz, "1", "Zoë", "O'Brien", "05/03/1987", "F", "OX1 2JD", "943 476 5919", &c, NULL);
     ck_assert_mem_eq(&a, &b, sizeof a);
-    ck_assert_uint_eq(a.present, 0x3f);
+    ck_assert_uint_eq(a.present, 0x7f);
     ck_assert_mem_ne(a.token, c.token, 16);
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; i < 7; i++) {
         size_t bits = bl_schema_field_bits(fx.schema, (size_t)i);
         ck_assert_msg(memcmp(a.f[i], c.f[i], bits / 8) != 0, "field %d unchanged by the key", i);
         /* no more alike than chance: a different key is a different encoding */
@@ -156,6 +156,29 @@ START_TEST(invalid_date_keeps_its_year_for_salting)
     ck_assert_uint_eq(st.placeholder_date, 1);
     ck_assert_uint_eq(st.missing_salt, 1);
     ck_assert_uint_eq(a.present & 7u, 0);
+    teardown(&fx);
+}
+END_TEST
+
+/* Without a birth year the names are withheld, but the identity field (a
+   keyed hash of given name, family name and postcode district together)
+   still shows whether two records agree on all three. */
+START_TEST(identity_field_without_birth_year)
+{
+    fixture fx;
+    setup(&fx, 7);
+    bl_encode_stats st;
+    memset(&st, 0, sizeof st);
+    copy a, b, c, d;
+    encode(&fx, "1", "Angus", "Haselhurst", "", "M", "OX2 7SB", "", &a, &st);
+    encode(&fx, "2", "ANGUS", "HASELHURST", "07/03/2013", "M", "OX2 7AA", "", &b, NULL);
+    encode(&fx, "3", "Angus", "Haselhurst", "07/03/2013", "M", "OX4 1AA", "", &c, NULL);
+    encode(&fx, "4", "Angus", "Hazelhurst", "07/03/2013", "M", "OX2 7SB", "", &d, NULL);
+    ck_assert_uint_eq(st.missing_salt, 1);
+    ck_assert_uint_eq(a.present, (1u << 3) | (1u << 6)); /* sex and identity only */
+    ck_assert_int_eq(memcmp(a.f[6], b.f[6], 16), 0);
+    ck_assert_double_lt(dice_field(&a, &c, 6, 128), 0.5); /* another district */
+    ck_assert_double_lt(dice_field(&a, &d, 6, 128), 0.5); /* one letter differs: no partial credit */
     teardown(&fx);
 }
 END_TEST
@@ -356,6 +379,7 @@ Suite *suite_encode(void)
     tcase_add_test(tc, missing_salt_withholds_and_invalid_values_counted);
     tcase_add_test(tc, invalid_date_keeps_its_year_for_salting);
     tcase_add_test(tc, first_word_and_swap_group);
+    tcase_add_test(tc, identity_field_without_birth_year);
     tcase_add_test(tc, record_tokens_depend_on_source_and_id);
     tcase_add_test(tc, csv_errors_and_no_partial_outputs);
     tcase_add_test(tc, content_file_has_token_content_and_derived_columns);

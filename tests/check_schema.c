@@ -12,14 +12,14 @@ START_TEST(default_schema_parses)
     bl_error err;
     bl_error_clear(&err);
     ck_assert_int_eq(bl_schema_default(&s, &err), BL_OK);
-    ck_assert_uint_eq(bl_schema_field_count(s), 6);
+    ck_assert_uint_eq(bl_schema_field_count(s), 7);
     ck_assert_str_eq(bl_schema_field_name(s, 0), "given_name");
     ck_assert_uint_eq(bl_schema_clk_bits(s), 1024);
     /* hardened by default: names salted by birth year */
     ck_assert_int_eq(s->salt_field, bl_schema_field_index(s, "dob"));
     ck_assert(s->fields[bl_schema_field_index(s, "given_name")].salted);
     ck_assert(s->fields[bl_schema_field_index(s, "family_name")].salted);
-    ck_assert_uint_eq(bl_schema_blocking_key_count(s), 5);
+    ck_assert_uint_eq(bl_schema_blocking_key_count(s), 6);
     bl_schema_free(s);
 }
 END_TEST

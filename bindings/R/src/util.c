@@ -323,18 +323,7 @@ void blr_bytes_to_words(const uint8_t *b, size_t words, uint64_t *out)
     }
 }
 
-const char *blr_field_type_name(int type)
-{
-    switch (type) {
-    case BL_FIELD_NAME: return "name";
-    case BL_FIELD_DATE: return "date";
-    case BL_FIELD_SEX: return "sex";
-    case BL_FIELD_POSTCODE: return "postcode";
-    case BL_FIELD_NHS_NUMBER: return "nhs_number";
-    case BL_FIELD_TEXT: return "text";
-    default: return "unknown";
-    }
-}
+const char *blr_field_type_name(int type) { return bl_field_type_name((bl_field_type)type); }
 
 /* ----------------------------------------------------------- progress */
 

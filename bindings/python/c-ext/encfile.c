@@ -27,7 +27,6 @@ static PyStructSequence_Desc record_desc = {
     "stored).  Compare records with ==.",
     record_fields, 7};
 
-static const char *type_names[] = {"name", "date", "sex", "postcode", "nhs_number", "text"};
 
 static PyObject *str_tuple(const char *const *names, size_t n)
 {
@@ -54,7 +53,7 @@ static PyObject *layout_build(size_t nf, const char *const *names, const uint32_
         goto done;
     for (size_t i = 0; i < nf; i++) {
         PyObject *b = PyLong_FromUnsignedLong(bits[i]);
-        PyObject *t = PyUnicode_FromString(types[i] < 6 ? type_names[types[i]] : "unknown");
+        PyObject *t = PyUnicode_FromString(bl_field_type_name((bl_field_type)types[i]));
         if (!b || !t) {
             Py_XDECREF(b);
             Py_XDECREF(t);
@@ -354,15 +353,15 @@ static int type_from(PyObject *o, uint8_t *t)
 {
     if (PyLong_Check(o)) {
         long v = PyLong_AsLong(o);
-        if (v < 0 || v > 5)
+        if (v < 0 || v > BL_FIELD_IDENTITY)
             goto bad;
         *t = (uint8_t)v;
         return 0;
     }
     const char *s = PyUnicode_Check(o) ? PyUnicode_AsUTF8(o) : NULL;
     if (s)
-        for (int i = 0; i < 6; i++)
-            if (!strcmp(s, type_names[i])) {
+        for (int i = 0; i <= BL_FIELD_IDENTITY; i++)
+            if (!strcmp(s, bl_field_type_name((bl_field_type)i))) {
                 *t = (uint8_t)i;
                 return 0;
             }

@@ -2,19 +2,6 @@
  * profile).  Neither is secret; both are immutable once parsed. */
 #include "bloomlink_ext.h"
 
-static const char *field_type_name(bl_field_type t)
-{
-    switch (t) {
-    case BL_FIELD_NAME: return "name";
-    case BL_FIELD_DATE: return "date";
-    case BL_FIELD_SEX: return "sex";
-    case BL_FIELD_POSTCODE: return "postcode";
-    case BL_FIELD_NHS_NUMBER: return "nhs_number";
-    case BL_FIELD_TEXT: return "text";
-    }
-    return "unknown";
-}
-
 /* ------------------------------------------------------------ Schema */
 
 static void schema_dealloc(BlPySchema *self)
@@ -128,7 +115,7 @@ static PyObject *schema_fields(BlPySchema *self, void *c)
     PyObject *list = PyList_New((Py_ssize_t)n);
     for (size_t i = 0; list && i < n; i++) {
         PyObject *t = Py_BuildValue("{s:s,s:s,s:n}", "name", bl_schema_field_name(self->schema, i),
-                                    "type", field_type_name(bl_schema_field_type(self->schema, i)),
+                                    "type", bl_field_type_name(bl_schema_field_type(self->schema, i)),
                                     "bits", (Py_ssize_t)bl_schema_field_bits(self->schema, i));
         if (!t) {
             Py_CLEAR(list);
