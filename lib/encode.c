@@ -65,6 +65,11 @@ struct bl_encoder {
     uint64_t inject_enospc;
     cache_slot *cache;
     cache_slot *near;
+    /* Hardening transforms: fields with xor_folds or balanced are built here
+       first; balanced fields have a keyed permutation each. */
+    uint64_t *build, *folded;
+    size_t build_words;
+    uint32_t *perm[BL_MAX_FIELDS];
     bl_record_buf rec;
     /* column index of each schema field / full name / id / content in the
        current CSV header; -1 when absent */
@@ -218,7 +223,7 @@ void bl_schema_layout_of(const bl_schema *schema, bl_schema_layout *out)
     memset(out, 0, sizeof *out);
     for (int i = 0; i < schema->nfields; i++) {
         out->field_names[i] = schema->fields[i].name;
-        out->field_bits[i] = schema->fields[i].bits;
+        out->field_bits[i] = schema->fields[i].stored_bits;
         out->field_types[i] = (uint8_t)schema->fields[i].type;
         out->swap_groups[i] = schema->fields[i].swap_group;
     }
@@ -248,6 +253,17 @@ void bl_encoder_free(bl_encoder *enc)
     }
     free(enc->rec.words);
     free(enc->col_content);
+    if (enc->build) {
+        bl_wipe(enc->build, enc->build_words * 8);
+        bl_wipe(enc->folded, enc->build_words * 8);
+    }
+    free(enc->build);
+    free(enc->folded);
+    for (int i = 0; i < BL_MAX_FIELDS; i++)
+        if (enc->perm[i]) {
+            bl_wipe(enc->perm[i], (size_t)enc->schema->fields[i].stored_bits * sizeof(uint32_t));
+            free(enc->perm[i]);
+        }
     bl_wipe(enc, sizeof *enc);
     free(enc);
     bl_handle_destroyed();
@@ -262,6 +278,45 @@ static bl_status derive_prf(const bl_key *key, const char *purpose, const char *
         s = prf_init(st, sub);
     bl_wipe(sub, sizeof sub);
     return s;
+}
+
+/* Keyed Fisher-Yates permutation of the 2 * n positions of a balanced
+   field (n = its size after folding): without the key, which position holds
+   a bit or its complement is unknown, so the constant popcount hides nothing
+   that the key does not. */
+static bl_status balance_permutation(const bl_key *key, const bl_schema_field *f, uint32_t **out,
+                                     bl_error *err)
+{
+    uint32_t n = 2 * (f->bits >> f->xor_folds);
+    prf_state st;
+    bl_status s = derive_prf(key, "balance", f->name, &st, err);
+    if (s != BL_OK)
+        return s;
+    uint32_t *perm = malloc(n * sizeof *perm);
+    if (!perm) {
+        bl_wipe(&st, sizeof st);
+        return bl_fail(err, BL_ENOMEM, "out of memory");
+    }
+    for (uint32_t j = 0; j < n; j++)
+        perm[j] = j;
+    uint8_t block[32];
+    uint64_t counter = 0;
+    for (uint32_t j = n - 1; j > 0; j--) {
+        if ((n - 1 - j) % 8 == 0) {
+            prf(&st, &counter, sizeof counter, block);
+            counter++;
+        }
+        uint32_t r;
+        memcpy(&r, block + 4 * ((n - 1 - j) % 8), 4);
+        uint32_t k = (uint32_t)(((uint64_t)r * (j + 1)) >> 32);
+        uint32_t t = perm[j];
+        perm[j] = perm[k];
+        perm[k] = t;
+    }
+    bl_wipe(block, sizeof block);
+    bl_wipe(&st, sizeof st);
+    *out = perm;
+    return BL_OK;
 }
 
 bl_status bl_encoder_new(const bl_schema *schema, const bl_profile *profile, const bl_key *key,
@@ -291,8 +346,20 @@ bl_status bl_encoder_new(const bl_schema *schema, const bl_profile *profile, con
         enc->cache = cache;
     }
     size_t words = schema->clk_bits / 64;
-    for (int i = 0; i < schema->nfields; i++)
-        words += schema->fields[i].bits / 64;
+    for (int i = 0; i < schema->nfields; i++) {
+        words += schema->fields[i].stored_bits / 64;
+        if (schema->fields[i].stored_bits != schema->fields[i].bits &&
+            schema->fields[i].bits / 64 > enc->build_words)
+            enc->build_words = schema->fields[i].bits / 64;
+    }
+    if (enc->build_words) {
+        enc->build = aligned_alloc(64, ((enc->build_words * 8 + 63) / 64) * 64);
+        enc->folded = aligned_alloc(64, ((enc->build_words * 8 + 63) / 64) * 64);
+        if (!enc->build || !enc->folded) {
+            bl_encoder_free(enc);
+            return bl_fail(err, BL_ENOMEM, "out of memory");
+        }
+    }
     enc->rec.nwords = words;
     enc->rec.words = aligned_alloc(64, ((words * 8 + 63) / 64) * 64);
     enc->col_content = calloc((size_t)profile->ncontent + 1, sizeof *enc->col_content);
@@ -313,6 +380,9 @@ bl_status bl_encoder_new(const bl_schema *schema, const bl_profile *profile, con
         st = derive_prf(key, "clk", NULL, &enc->clk_prf, err);
     if (st == BL_OK)
         st = derive_prf(key, "token", NULL, &enc->token_prf, err);
+    for (int i = 0; i < schema->nfields && st == BL_OK; i++)
+        if (schema->fields[i].balanced)
+            st = balance_permutation(key, &schema->fields[i], &enc->perm[i], err);
     if (st == BL_OK)
         st = bl_key_fingerprint(key, enc->key_fingerprint, err);
     if (st != BL_OK) {
@@ -323,7 +393,7 @@ bl_status bl_encoder_new(const bl_schema *schema, const bl_profile *profile, con
     size_t off = 0;
     for (int i = 0; i < schema->nfields; i++) {
         enc->rec.field_ptrs[i] = enc->rec.words + off;
-        off += schema->fields[i].bits / 64;
+        off += schema->fields[i].stored_bits / 64;
     }
     enc->rec.view.token = enc->rec.token;
     enc->rec.view.fields = enc->rec.field_ptrs;
@@ -622,7 +692,10 @@ static bl_status encode_values(bl_encoder *enc, const char *record_id, const nor
         if (st != BL_OK)
             return st;
         r->view.present |= 1u << i;
-        uint64_t *filter = (uint64_t *)r->field_ptrs[i];
+        int transformed = f->stored_bits != f->bits;
+        uint64_t *filter = transformed ? enc->build : (uint64_t *)r->field_ptrs[i];
+        if (transformed)
+            memset(filter, 0, f->bits / 8);
         /* CLK tokens are salted for every field; field-filter tokens only for
            salted fields.  When both use the same salting, one PRF stream
            serves both with disjoint positions. */
@@ -671,6 +744,15 @@ static bl_status encode_values(bl_encoder *enc, const char *record_id, const nor
                 memcpy(cm + 6, tok, tl);
                 hash_token(enc, &enc->clk_prf, (uint8_t)(64 + i), cm, tl + 6, clk, s->clk_bits,
                            f->clk_hashes, NULL, 0, 0);
+            }
+        }
+        if (transformed) {
+            uint64_t *dst = (uint64_t *)r->field_ptrs[i];
+            if (f->balanced) {
+                bl_filter_xor_fold(filter, f->bits, f->xor_folds, enc->folded);
+                bl_filter_balance(enc->folded, f->bits >> f->xor_folds, enc->perm[i], dst);
+            } else {
+                bl_filter_xor_fold(filter, f->bits, f->xor_folds, dst);
             }
         }
     }

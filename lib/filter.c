@@ -341,3 +341,28 @@ size_t bl_dice_scan(const uint64_t *one, uint32_t pop_one, const uint64_t *many,
     }
     return bl_kernel_ops_active()->scan(one, pop_one, many, pop_many, n, words, num, den, out_idx);
 }
+
+/* ------------------------------------------------------- hardening */
+
+void bl_filter_xor_fold(const uint64_t *in, uint32_t bits, int folds, uint64_t *out)
+{
+    size_t words = bits / 64;
+    memmove(out, in, words * 8);
+    for (int k = 0; k < folds; k++) {
+        words /= 2;
+        for (size_t w = 0; w < words; w++)
+            out[w] ^= out[w + words];
+    }
+}
+
+void bl_filter_balance(const uint64_t *in, uint32_t bits, const uint32_t *perm, uint64_t *out)
+{
+    memset(out, 0, 2 * (size_t)bits / 8);
+    for (uint32_t j = 0; j < 2 * bits; j++) {
+        uint32_t src = j < bits ? j : j - bits;
+        uint64_t bit = (in[src >> 6] >> (src & 63)) & 1u;
+        if (j >= bits)
+            bit ^= 1u;
+        out[perm[j] >> 6] |= bit << (perm[j] & 63);
+    }
+}

@@ -106,4 +106,11 @@ const bl_kernel_ops *bl_kernel_ops_active(void);
 /* The ops for kernel k if this CPU can run it, else NULL (AUTO = the best). */
 const bl_kernel_ops *bl_kernel_ops_get(bl_kernel k);
 
+/* Hardening transforms of a built field filter (schema xor_folds, balanced).
+   XOR folding: in (bits) folded in half `folds` times into out (bits >> folds).
+   Balancing: out (2 * bits) holds in and its complement, bit j of that
+   concatenation moved to position perm[j], so exactly bits are set whatever
+   the value; perm is a keyed permutation of 0 .. 2 * bits - 1. */
+void bl_filter_xor_fold(const uint64_t *in, uint32_t bits, int folds, uint64_t *out);
+void bl_filter_balance(const uint64_t *in, uint32_t bits, const uint32_t *perm, uint64_t *out);
 #endif

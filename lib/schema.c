@@ -229,7 +229,7 @@ static bl_status parse_field(bl_schema *s, json_t *f, int i, const char *src, bl
 {
     static const char *const known[] = {"name", "type", "q", "padding", "positional", "bits",
                                         "hashes", "clk_hashes", "salted", "first_word",
-                                        "swap_group", "parts", NULL};
+                                        "swap_group", "parts", "xor_folds", "balanced", NULL};
     char path[64];
     snprintf(path, sizeof path, "fields[%d]", i);
     if (!json_is_object(f))
@@ -256,8 +256,13 @@ static bl_status parse_field(bl_schema *s, json_t *f, int i, const char *src, bl
         (st = get_bool(f, "padding", 1, &fd->padding, path, src, err)) ||
         (st = get_bool(f, "positional", 0, &fd->positional, path, src, err)) ||
         (st = get_bool(f, "salted", 0, &fd->salted, path, src, err)) ||
-        (st = get_bool(f, "first_word", 0, &fd->first_word, path, src, err)))
+        (st = get_bool(f, "first_word", 0, &fd->first_word, path, src, err)) ||
+        (st = get_bool(f, "balanced", 0, &fd->balanced, path, src, err)))
         return st;
+    long folds;
+    if ((st = get_int(f, "xor_folds", 0, 3, 0, &folds, path, src, err)))
+        return st;
+    fd->xor_folds = (int)folds;
     if (fd->first_word && fd->type != BL_FIELD_NAME) {
         char p[96];
         snprintf(p, sizeof p, "%s.first_word", path);
@@ -289,8 +294,14 @@ static bl_status parse_field(bl_schema *s, json_t *f, int i, const char *src, bl
     fd->name = strdup(name);
     if (!fd->name)
         return bl_fail(err, BL_ENOMEM, "out of memory");
+    if (((uint32_t)bits >> folds) % 64) {
+        char p[96];
+        snprintf(p, sizeof p, "%s.xor_folds", path);
+        return SCHEMA_FAIL(p, "%ld bits folded %ld times is not a multiple of 64", bits, folds);
+    }
     fd->q = (int)q;
     fd->bits = (uint32_t)bits;
+    fd->stored_bits = ((uint32_t)bits >> folds) * (fd->balanced ? 2u : 1u);
     fd->hashes = (uint32_t)hashes;
     fd->clk_hashes = (uint32_t)clk_hashes;
     if (group && !(fd->swap_group = strdup(json_string_value(group))))
@@ -322,9 +333,10 @@ static bl_status check_swap_groups(const bl_schema *s, const char *src, bl_error
         const bl_schema_field *b = &s->fields[partner];
         if (a->type != b->type || a->q != b->q || a->padding != b->padding ||
             a->positional != b->positional || a->bits != b->bits || a->hashes != b->hashes ||
-            a->clk_hashes != b->clk_hashes || a->salted != b->salted)
+            a->clk_hashes != b->clk_hashes || a->salted != b->salted ||
+            a->xor_folds != b->xor_folds || a->balanced != b->balanced)
             return SCHEMA_FAIL(p, "fields '%s' and '%s' of swap group '%s' must have the same type, "
-                                  "q, padding, positional, bits, hashes, clk_hashes and salted",
+                                  "q, padding, positional, bits, hashes, clk_hashes, salted, xor_folds and balanced",
                                a->name, b->name, a->swap_group);
     }
     return BL_OK;
@@ -555,7 +567,7 @@ bl_field_type bl_schema_field_type(const bl_schema *schema, size_t i)
 }
 size_t bl_schema_field_bits(const bl_schema *schema, size_t i)
 {
-    return i < (size_t)schema->nfields ? schema->fields[i].bits : 0;
+    return i < (size_t)schema->nfields ? schema->fields[i].stored_bits : 0;
 }
 size_t bl_schema_clk_bits(const bl_schema *schema) { return schema->clk_bits; }
 size_t bl_schema_blocking_key_count(const bl_schema *schema) { return (size_t)schema->nkeys; }

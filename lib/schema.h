@@ -37,7 +37,10 @@ typedef struct bl_schema_field {
     int q;          /* q-gram length (name, postcode, nhs_number, text) */
     int padding;    /* pad with '_' so first and last characters count fully */
     int positional; /* append the position to each q-gram */
-    uint32_t bits;  /* field filter size, multiple of 64 */
+    uint32_t bits;  /* field filter size as built, multiple of 64 */
+    int xor_folds;  /* times the built filter is folded in half by XOR (0-3) */
+    int balanced;   /* filter and its complement, keyed-permuted: half the bits set */
+    uint32_t stored_bits; /* size in the encoding: bits >> xor_folds, doubled if balanced */
     uint32_t hashes;     /* bit positions per token in the field filter */
     uint32_t clk_hashes; /* bit positions per token in the CLK (0: not in CLK) */
     int salted;          /* field-filter tokens salted with the record's salt */

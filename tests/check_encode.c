@@ -183,6 +183,66 @@ START_TEST(identity_field_without_birth_year)
 }
 END_TEST
 
+/* XOR folding halves a filter; balancing stores it with its complement under
+   a keyed permutation, so every value sets exactly half the bits.  Both keep
+   determinism, similar values similar, and change with the key. */
+START_TEST(xor_fold_and_balance_options)
+{
+    static const char schema_json[] =
+        "{\"bloomlink_schema\":1,\"hardening\":{\"salt\":\"year(dob)\"},\"clk\":{\"bits\":256},\"fields\":["
+        "{\"name\":\"given_name\",\"type\":\"name\",\"bits\":512,\"hashes\":8,\"salted\":true,\"xor_folds\":1},"
+        "{\"name\":\"family_name\",\"type\":\"name\",\"bits\":256,\"hashes\":8,\"salted\":true,\"balanced\":true},"
+        "{\"name\":\"dob\",\"type\":\"date\",\"bits\":256,\"hashes\":8}]}";
+    static const char prof[] =
+        "{\"source\":\"gp\",\"record_id\":\"Id\",\"fields\":{\"given_name\":\"Given\",\"family_name\":\"Family\","
+        "\"dob\":{\"column\":\"DOB\",\"formats\":[\"%d/%m/%Y\"]}}}";
+    static const char *const c3[] = {"Id", "Given", "Family", "DOB"};
+    bl_schema *schema = NULL;
+    bl_profile *profile = NULL;
+    ck_assert_int_eq(bl_schema_parse(schema_json, strlen(schema_json), "s", &schema, NULL), BL_OK);
+    ck_assert_uint_eq(bl_schema_field_bits(schema, 0), 256); /* folded once */
+    ck_assert_uint_eq(bl_schema_field_bits(schema, 1), 512); /* doubled */
+    ck_assert_int_eq(bl_profile_parse(prof, strlen(prof), "p", schema, &profile, NULL), BL_OK);
+    uint64_t out[2][3][8];
+    for (int k = 0; k < 2; k++) {
+        uint8_t raw[32];
+        memset(raw, 9 + k, sizeof raw);
+        bl_key *key = NULL;
+        bl_encoder *enc = NULL;
+        ck_assert_int_eq(bl_key_from_bytes(raw, 32, &key, NULL), BL_OK);
+        ck_assert_int_eq(bl_encoder_new(schema, profile, key, &enc, NULL), BL_OK);
+        static const char *const rows[3][4] = {{"1", "Jonathan", "Richardson", "01/02/1970"},
+                                               {"2", "Jonathon", "Richardsen", "01/02/1970"},
+                                               {"3", "Priya", "Patel", "01/02/1970"}};
+        for (int r = 0; r < 3; r++) {
+            const bl_record_view *v;
+            ck_assert_int_eq(bl_encoder_encode_row(enc, c3, (const char *const *)rows[r], 4, &v, NULL, NULL),
+                             BL_OK);
+            memcpy(out[k][r], v->fields[1], 64);
+            ck_assert_uint_eq(bl_popcount(v->fields[1], 8), 256); /* balanced: exactly half */
+            ck_assert_uint_le(bl_popcount(v->fields[0], 4), 64);
+            if (r == 0)
+                ck_assert_uint_gt(bl_popcount(v->fields[0], 4), 8);
+        }
+        /* a typo stays closer than another name, balanced or not */
+        double typo = bl_dice(out[k][0], out[k][1], 8), other = bl_dice(out[k][0], out[k][2], 8);
+        ck_assert_msg(typo > other + 0.1, "balanced typo %.3f vs other %.3f", typo, other);
+        bl_encoder_free(enc);
+        bl_key_free(key);
+    }
+    ck_assert_int_ne(memcmp(out[0][0], out[1][0], 64), 0); /* the permutation is keyed */
+    bl_profile_free(profile);
+    bl_schema_free(schema);
+    /* folding below 64 bits is refused with the path */
+    static const char bad[] = "{\"bloomlink_schema\":1,\"hardening\":{\"salt\":null},\"fields\":["
+                              "{\"name\":\"n\",\"type\":\"name\",\"bits\":128,\"hashes\":4,\"xor_folds\":2}]}";
+    bl_error err;
+    bl_error_clear(&err);
+    ck_assert_int_eq(bl_schema_parse(bad, strlen(bad), "s", &schema, &err), BL_ESCHEMA);
+    ck_assert_str_eq(err.field, "fields[0].xor_folds");
+}
+END_TEST
+
 /* The default given name keeps its first word only, and given and family
    names share hashing (one swap group), so a swapped record's given-name
    filter equals the other's family-name filter. */
@@ -380,6 +440,7 @@ Suite *suite_encode(void)
     tcase_add_test(tc, invalid_date_keeps_its_year_for_salting);
     tcase_add_test(tc, first_word_and_swap_group);
     tcase_add_test(tc, identity_field_without_birth_year);
+    tcase_add_test(tc, xor_fold_and_balance_options);
     tcase_add_test(tc, record_tokens_depend_on_source_and_id);
     tcase_add_test(tc, csv_errors_and_no_partial_outputs);
     tcase_add_test(tc, content_file_has_token_content_and_derived_columns);

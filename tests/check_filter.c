@@ -148,6 +148,30 @@ START_TEST(bit_helpers)
 }
 END_TEST
 
+/* Folding maps bit p to p mod (bits/2) by XOR; balancing keeps the value
+   and its complement, so with the identity permutation the halves are
+   complementary. */
+START_TEST(fold_and_balance_known_answers)
+{
+    uint64_t in[4] = {0x1ull, 0x0ull, 0x3ull, 0x8000000000000000ull}, out[4];
+    bl_filter_xor_fold(in, 256, 1, out);
+    ck_assert(out[0] == 0x2ull && out[1] == 0x8000000000000000ull);
+    bl_filter_xor_fold(in, 256, 2, out);
+    ck_assert(out[0] == (0x2ull ^ 0x8000000000000000ull));
+    uint32_t perm[256];
+    for (uint32_t j = 0; j < 256; j++)
+        perm[j] = j;
+    uint64_t bal[4];
+    bl_filter_balance(in, 128, perm, bal);
+    ck_assert(bal[0] == in[0] && bal[1] == in[1] && bal[2] == ~in[0] && bal[3] == ~in[1]);
+    for (uint32_t j = 0; j < 256; j++)
+        perm[j] = 255 - j; /* reversed: bit 0 of the value lands at 255 */
+    bl_filter_balance(in, 128, perm, bal);
+    ck_assert_uint_eq(bal[3] >> 63, 1);
+    ck_assert_uint_eq(bl_popcount(bal, 4), 128);
+}
+END_TEST
+
 START_TEST(kernel_names)
 {
     ck_assert_str_eq(bl_kernel_name_of(BL_KERNEL_AUTO), "auto");
@@ -507,6 +531,7 @@ Suite *suite_filter(void)
     TCase *tc = tcase_create("helpers");
     tcase_add_test(tc, bit_helpers);
     tcase_add_test(tc, kernel_names);
+    tcase_add_test(tc, fold_and_balance_known_answers);
     suite_add_tcase(s, tc);
 
     /* One loop iteration per kernel (scalar, avx2, avx512). */
