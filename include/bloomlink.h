@@ -380,6 +380,7 @@ typedef struct bl_encfile_info {
     /* swap group of each field (NULL entries: none); fields of one group were
        hashed alike, so the matcher also compares them crossed (format 1.1) */
     const char *const *field_swap_groups;
+    const uint8_t *field_salted;        /* 1: salted field (format 1.1; all 0 before) */
 } bl_encfile_info;
 
 /** One record, borrowed from the reader until the next call. */
@@ -391,6 +392,9 @@ struct bl_record_view {
     const uint64_t *blocking_keys; /* blocking_key_count values; 0 = no key */
     uint8_t sex;                   /* 0 unknown, 1 male, 2 female */
     uint8_t age_band;              /* 0 unknown, else 1 + age/10 at encoding */
+    uint16_t cohort;               /* keyed 16-bit tag of the salt (birth year); 0 unknown.
+                                      Salted fields of records with different tags are not
+                                      comparable (format 1.1) */
 };
 
 BL_EXPORT BL_RESULT bl_status bl_encfile_open(const char *path, bl_encfile_reader **out,
@@ -411,6 +415,7 @@ typedef struct bl_encfile_layout {
     size_t blocking_key_count;
     const char *const *blocking_key_names;
     const char *const *field_swap_groups; /* may be NULL, or hold NULL entries */
+    const uint8_t *field_salted;          /* may be NULL: none salted */
 } bl_encfile_layout;
 
 typedef struct bl_encfile_writer bl_encfile_writer;

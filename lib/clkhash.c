@@ -2766,7 +2766,7 @@ bl_status bl_clkset_write_ble(const bl_clkset *s, const char *path, const char *
     uint64_t *words = aligned_alloc(64, ((nwords * 8 + 63) / 64) * 64);
     if (!words)
         return bl_fail(err, BL_ENOMEM, "out of memory");
-    bl_encfile_layout layout = {0, NULL, NULL, NULL, s->bits, 0, NULL, NULL};
+    bl_encfile_layout layout = {0, NULL, NULL, NULL, s->bits, 0, NULL, NULL, NULL};
     bl_encfile_writer *w;
     bl_status st = bl_encfile_writer_open(path, source ? source : "anonlink", "", "", &layout, &w,
                                           err);

@@ -32,16 +32,29 @@ static int cross_level(const bl_dataset *ds, const bl_model *m, size_t fa, size_
     return level_of(&m->fields[fa], pa, pb, c);
 }
 
+uint32_t bl_compare_both(const bl_dataset *ds, uint32_t a, uint32_t b)
+{
+    uint32_t both = ds->present[a] & ds->present[b];
+    /* Salted in different cohorts (a birth-year typo), two filters of the
+       same name share no bits: that is no evidence, not disagreement. */
+    if (ds->salted_mask && ds->cohort[a] && ds->cohort[b] && ds->cohort[a] != ds->cohort[b])
+        both &= ~ds->salted_mask;
+    return both;
+}
+
 /* Whether the pair's fields present on both sides include fields[f]; an
    identity field counts only when a name is missing on one side (withheld
    for want of a birth year), where it is the only evidence on names and so
    never counts name agreement twice. */
 static int comparable(const bl_dataset *ds, size_t f, uint32_t a, uint32_t b)
 {
-    uint32_t both = ds->present[a] & ds->present[b];
-    if (!(both >> f & 1))
+    if (!(bl_compare_both(ds, a, b) >> f & 1))
         return 0;
-    return !(ds->identity_mask >> f & 1) || (both & ds->name_mask) != ds->name_mask;
+    /* Names missing, not merely in other cohorts: across cohorts the year
+       differs, and a father and son of one name at one address would pass
+       for a year typo. */
+    uint32_t present = ds->present[a] & ds->present[b];
+    return !(ds->identity_mask >> f & 1) || (present & ds->name_mask) != ds->name_mask;
 }
 
 int bl_compare_field(const bl_dataset *ds, const bl_model *m, size_t f, uint32_t a, uint32_t b,
@@ -67,7 +80,7 @@ static uint64_t set_level(uint64_t g, size_t f, int lv)
 static uint64_t apply_swaps(const bl_dataset *ds, const bl_model *m, uint32_t a, uint32_t b,
                             uint64_t g, double dice[])
 {
-    uint32_t both = ds->present[a] & ds->present[b];
+    uint32_t both = bl_compare_both(ds, a, b);
     for (size_t k = 0; k < ds->swap_count; k++) {
         size_t f = ds->swap_a[k], h = ds->swap_b[k];
         if (!(both >> f & 1) || !(both >> h & 1))

@@ -7,6 +7,9 @@
 
 struct bl_model;
 
+/* Fields comparable between records a and b: present on both sides, and
+   salted fields only when both records are of one salt cohort. */
+uint32_t bl_compare_both(const bl_dataset *ds, uint32_t a, uint32_t b);
 /* Agreement level of field f for records a and b (0 missing, 1 disagree,
    ..., nlevels-1 exact).  If dice is not NULL it receives the Dice
    coefficient (-1 when missing). */

@@ -121,6 +121,8 @@ bl_status bl_encfile_writer_open(const char *path, const char *source, const cha
                               (json_int_t)layout->field_bits[i]);
         if (f && layout->field_swap_groups && layout->field_swap_groups[i])
             json_object_set_new(f, "swap_group", json_string(layout->field_swap_groups[i]));
+        if (f && layout->field_salted && layout->field_salted[i])
+            json_object_set_new(f, "salted", json_true());
         json_array_append_new(fields, f);
     }
     for (size_t i = 0; i < layout->blocking_key_count; i++)
@@ -221,7 +223,8 @@ bl_status bl_encfile_writer_add(bl_encfile_writer *w, const bl_record_view *rec,
     put32(p + 16, rec->present);
     p[20] = rec->sex;
     p[21] = rec->age_band;
-    p[22] = p[23] = 0;
+    p[22] = (uint8_t)rec->cohort;
+    p[23] = (uint8_t)(rec->cohort >> 8);
     p += BL_BLE_RECORD_HEAD;
     for (size_t i = 0; i < w->layout.field_count; i++) {
         size_t n = w->layout.field_bits[i] / 8;
@@ -273,6 +276,7 @@ struct bl_encfile_reader {
     uint32_t *field_bits;
     uint8_t *field_types;
     const char **field_groups;
+    uint8_t *field_salted;
     const char **key_names;
     uint32_t header_crc;
     size_t record_bytes;
@@ -300,6 +304,7 @@ void bl_encfile_close(bl_encfile_reader *r)
     free(r->field_bits);
     free(r->field_types);
     free(r->field_groups);
+    free(r->field_salted);
     free(r->key_names);
     free(r->raw);
     free(r->comp);
@@ -346,9 +351,10 @@ static bl_status parse_header(bl_encfile_reader *r, const char *text, size_t len
     r->field_bits = calloc(nf + 1, sizeof *r->field_bits);
     r->field_types = calloc(nf + 1, 1);
     r->field_groups = calloc(nf + 1, sizeof *r->field_groups);
+    r->field_salted = calloc(nf + 1, 1);
     r->key_names = calloc(nk + 1, sizeof *r->key_names);
     r->field_ptrs = calloc(nf + 1, sizeof *r->field_ptrs);
-    if (!r->field_names || !r->field_bits || !r->field_types || !r->field_groups ||
+    if (!r->field_names || !r->field_bits || !r->field_types || !r->field_groups || !r->field_salted ||
         !r->key_names || !r->field_ptrs)
         return bl_fail(err, BL_ENOMEM, "out of memory");
     for (size_t i = 0; i < nf; i++) {
@@ -365,6 +371,7 @@ static bl_status parse_header(bl_encfile_reader *r, const char *text, size_t len
         if (group && !json_is_string(group))
             return READER_FAIL(BL_EFORMAT, "header field %zu has a malformed swap group", i);
         r->field_groups[i] = group ? json_string_value(group) : NULL;
+        r->field_salted[i] = json_is_true(json_object_get(f, "salted"));
         r->field_names[i] = name;
         r->field_types[i] = (uint8_t)tc;
         r->field_bits[i] = (uint32_t)json_integer_value(bits);
@@ -388,8 +395,9 @@ static bl_status parse_header(bl_encfile_reader *r, const char *text, size_t len
     r->info.blocking_key_count = nk;
     r->info.blocking_key_names = r->key_names;
     r->info.field_swap_groups = r->field_groups;
+    r->info.field_salted = r->field_salted;
     bl_encfile_layout lay = {nf, r->field_names, r->field_bits, r->field_types, (size_t)cb, nk,
-                             r->key_names, r->field_groups};
+                             r->key_names, r->field_groups, r->field_salted};
     r->record_bytes = bl_encfile_record_bytes(&lay);
     if ((json_int_t)r->record_bytes != json_integer_value(rb))
         return READER_FAIL(BL_EFORMAT, "header record size disagrees with its layout");
@@ -575,6 +583,7 @@ bl_status bl_encfile_next(bl_encfile_reader *r, const bl_record_view **rec, bl_e
     r->view.present = get32(p + 16);
     r->view.sex = p[20];
     r->view.age_band = p[21];
+    r->view.cohort = (uint16_t)(p[22] | p[23] << 8);
     p += BL_BLE_RECORD_HEAD;
     for (size_t i = 0; i < r->info.field_count; i++) {
         r->field_ptrs[i] = (const uint64_t *)p;

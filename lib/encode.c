@@ -60,6 +60,7 @@ struct bl_encoder {
     prf_state clk_prf;
     prf_state key_prf[BL_MAX_BLOCKING_KEYS];
     prf_state token_prf;
+    prf_state cohort_prf;
     char key_fingerprint[BL_FINGERPRINT_HEX + 1];
     long today;
     uint64_t inject_enospc;
@@ -226,6 +227,7 @@ void bl_schema_layout_of(const bl_schema *schema, bl_schema_layout *out)
         out->field_bits[i] = schema->fields[i].stored_bits;
         out->field_types[i] = (uint8_t)schema->fields[i].type;
         out->swap_groups[i] = schema->fields[i].swap_group;
+        out->salted[i] = (uint8_t)schema->fields[i].salted;
     }
     for (int i = 0; i < schema->nkeys; i++)
         out->key_names[i] = schema->keys[i].name;
@@ -237,6 +239,7 @@ void bl_schema_layout_of(const bl_schema *schema, bl_schema_layout *out)
     out->layout.blocking_key_count = (size_t)schema->nkeys;
     out->layout.blocking_key_names = out->key_names;
     out->layout.field_swap_groups = out->swap_groups;
+    out->layout.field_salted = out->salted;
 }
 
 void bl_encoder_free(bl_encoder *enc)
@@ -380,6 +383,8 @@ bl_status bl_encoder_new(const bl_schema *schema, const bl_profile *profile, con
         st = derive_prf(key, "clk", NULL, &enc->clk_prf, err);
     if (st == BL_OK)
         st = derive_prf(key, "token", NULL, &enc->token_prf, err);
+    if (st == BL_OK)
+        st = derive_prf(key, "cohort", NULL, &enc->cohort_prf, err);
     for (int i = 0; i < schema->nfields && st == BL_OK; i++)
         if (schema->fields[i].balanced)
             st = balance_permutation(key, &schema->fields[i], &enc->perm[i], err);
@@ -666,6 +671,20 @@ static bl_status encode_values(bl_encoder *enc, const char *record_id, const nor
     if (s->salt_field >= 0)
         snprintf(salt, sizeof salt, "%s", nv->year[s->salt_field]);
     int salt_missing_counted = 0;
+    /* A keyed 16-bit tag of the salt lets the matcher see that two records'
+       salted fields cannot be compared (a birth-year typo) instead of
+       reading them as disagreeing names.  Equal birth years are already
+       visible in the unsalted date filters, so it tells the service nothing
+       new. */
+    r->view.cohort = 0;
+    if (*salt) {
+        uint8_t mac[32];
+        prf(&enc->cohort_prf, salt, strlen(salt), mac);
+        r->view.cohort = (uint16_t)(mac[0] | mac[1] << 8);
+        if (!r->view.cohort)
+            r->view.cohort = 1;
+        bl_wipe(mac, sizeof mac);
+    }
 
     uint64_t *clk = (uint64_t *)r->view.clk;
     bl_tokens toks;

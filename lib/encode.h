@@ -24,6 +24,7 @@ typedef struct bl_schema_layout {
     uint32_t field_bits[BL_MAX_FIELDS];
     uint8_t field_types[BL_MAX_FIELDS];
     const char *swap_groups[BL_MAX_FIELDS];
+    uint8_t salted[BL_MAX_FIELDS];
     const char *key_names[BL_MAX_BLOCKING_KEYS];
 } bl_schema_layout;
 

@@ -242,6 +242,7 @@ void bl_dataset_free(bl_dataset *ds)
     free(ds->present);
     free(ds->sex);
     free(ds->age_band);
+    free(ds->cohort);
     free(ds->filt);
     free(ds->pop);
     free(ds->clk);
@@ -299,6 +300,8 @@ bl_status bl_dataset_init_layout(bl_dataset *ds, const bl_encfile_layout *layout
             ds->name_mask |= 1u << f;
         if (ds->field_types[f] == BL_FIELD_IDENTITY)
             ds->identity_mask |= 1u << f;
+        if (layout->field_salted && layout->field_salted[f])
+            ds->salted_mask |= 1u << f;
     }
     if (layout->clk_bits % 64)
         return bl_fail(err, BL_EFORMAT, "CLK of %zu bits is not a multiple of 64", layout->clk_bits);
@@ -349,6 +352,7 @@ static bl_status ds_reserve(bl_dataset *ds, size_t want, bl_error *err)
     int bad = grow((void **)&ds->tokens, BL_TOKEN_BYTES, cap) ||
               grow((void **)&ds->src, 1, cap) || grow((void **)&ds->present, 4, cap) ||
               grow((void **)&ds->sex, 1, cap) || grow((void **)&ds->age_band, 1, cap) ||
+              grow((void **)&ds->cohort, 2, cap) ||
               grow((void **)&ds->clk_pop, 4, cap) ||
               (ds->clk_words && grow((void **)&ds->clk, 8 * ds->clk_words, cap)) ||
               (ds->key_count && grow((void **)&ds->keys, 8 * ds->key_count, cap));
@@ -396,6 +400,7 @@ bl_status bl_dataset_add_record(bl_dataset *ds, const char *source, const bl_rec
     ds->present[i] = rec->present & keep;
     ds->sex[i] = rec->sex;
     ds->age_band[i] = rec->age_band;
+    ds->cohort[i] = rec->cohort;
     for (size_t f = 0; f < ds->field_count; f++) {
         uint64_t *dst = ds->filt[f] + i * ds->words[f];
         if (ds->present[i] >> f & 1) {
@@ -484,7 +489,7 @@ bl_status bl_dataset_add_file(bl_dataset *ds, const char *path, bl_progress_fn p
     if (!ds->field_count) {
         bl_encfile_layout lay = {h->field_count, h->field_names, h->field_bits, h->field_types,
                                  h->clk_bits, h->blocking_key_count, h->blocking_key_names,
-                                 h->field_swap_groups};
+                                 h->field_swap_groups, h->field_salted};
         st = bl_dataset_init_layout(ds, &lay, h->schema_fingerprint, h->key_fingerprint, err);
         if (!st && !(ds->first_path = strdup(path)))
             st = bl_fail(err, BL_ENOMEM, "out of memory");

@@ -34,6 +34,8 @@ struct bl_dataset {
     /* Swap pairs: fields hashed alike (one swap group), so a value in the
        wrong column still compares; field indices, swap_count pairs. */
     uint32_t name_mask;     /* fields of type name */
+    uint32_t salted_mask;   /* salted fields: comparable only within one cohort */
+    uint16_t *cohort;       /* per record; 0 unknown */
     uint32_t identity_mask; /* fields of type identity: compared only when a name is missing */
     size_t swap_count;
     uint8_t swap_a[BL_MATCH_FIELDS / 2], swap_b[BL_MATCH_FIELDS / 2];

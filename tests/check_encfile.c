@@ -11,7 +11,7 @@ static const char *const fnames[] = {"a", "b"};
 static const uint32_t fbits[] = {128, 64};
 static const uint8_t ftypes[] = {BL_FIELD_NAME, BL_FIELD_SEX};
 static const char *const knames[] = {"k1"};
-static const bl_encfile_layout layout = {2, fnames, fbits, ftypes, 256, 1, knames, NULL};
+static const bl_encfile_layout layout = {2, fnames, fbits, ftypes, 256, 1, knames, NULL, NULL};
 
 static uint64_t mix(uint64_t x)
 {
@@ -39,6 +39,7 @@ static void make_record(uint64_t i, uint8_t token[16], uint64_t words[7], uint64
     v->blocking_keys = key;
     v->sex = (uint8_t)(i % 3);
     v->age_band = (uint8_t)(i % 11);
+    v->cohort = (uint16_t)(i * 2654435761u >> 16);
 }
 
 static void write_file_n(const char *path, uint64_t n)
@@ -107,6 +108,7 @@ START_TEST(round_trip)
         ck_assert_uint_eq(rec->blocking_keys[0], key);
         ck_assert_uint_eq(rec->sex, v.sex);
         ck_assert_uint_eq(rec->age_band, v.age_band);
+        ck_assert_uint_eq(rec->cohort, v.cohort);
     }
     ck_assert_int_eq(bl_encfile_next(r, &rec, NULL), BL_OK);
     ck_assert_ptr_null(rec);

@@ -50,7 +50,8 @@ typedef struct copy {
     uint32_t present;
     uint64_t f[7][8];
     uint64_t clk[16];
-    uint64_t keys[5];
+    uint64_t keys[6];
+    uint16_t cohort;
 } copy;
 
 static void encode(fixture *fx, const char *id, const char *given, const char *family, const char *dob,
@@ -64,6 +65,7 @@ static void encode(fixture *fx, const char *id, const char *given, const char *f
     memset(out, 0, sizeof *out);
     memcpy(out->token, v->token, 16);
     out->present = v->present;
+    out->cohort = v->cohort;
     for (int i = 0; i < 7; i++)
         memcpy(out->f[i], v->fields[i], bl_schema_field_bits(fx->schema, (size_t)i) / 8);
     memcpy(out->clk, v->clk, 128);
@@ -146,6 +148,8 @@ START_TEST(invalid_date_keeps_its_year_for_salting)
     ck_assert_double_eq(dice_field(&a, &b, 1, 512), 1.0);
     ck_assert_double_lt(dice_field(&a, &c, 0, 512), 0.35);
     ck_assert(a.keys[1] == b.keys[1] && a.keys[1] != 0); /* family_sdx_yob blocks them too */
+    ck_assert(a.cohort == b.cohort && a.cohort != 0);      /* one salt cohort */
+    ck_assert(a.cohort != c.cohort && c.cohort != 0);
     memset(&st, 0, sizeof st);
     encode(&fx, "4", "Ann", "Lee", "31/02/2090", "F", "", "", &a, &st);
     ck_assert_uint_eq(st.salvaged_year, 0);

@@ -56,7 +56,7 @@ static bl_dataset *toy_dataset(void)
 {
     bl_dataset *ds = NULL;
     ck_assert_int_eq(bl_dataset_new(&ds, NULL), BL_OK);
-    bl_encfile_layout lay = {NF, fnames, fbits, ftypes, 1024, 2, knames, NULL};
+    bl_encfile_layout lay = {NF, fnames, fbits, ftypes, 1024, 2, knames, NULL, NULL};
     ck_assert_int_eq(bl_dataset_init_layout(ds, &lay, "s", "k", NULL), BL_OK);
     return ds;
 }
@@ -96,7 +96,7 @@ static void toy_add(bl_dataset *ds, const char *source, uint32_t id, const toy *
     memcpy(token, &id, 4);
     token[4] = (uint8_t)source[0];
     const uint64_t *fp[NF] = {f0, f1, f2, f3, f4, f5};
-    bl_record_view rec = {token, present, fp, clk, keys, 1, 3};
+    bl_record_view rec = {token, present, fp, clk, keys, 1, 3, 0};
     ck_assert_int_eq(bl_dataset_add_record(ds, source, &rec, NULL), BL_OK);
 }
 
@@ -335,7 +335,7 @@ END_TEST
 
 static void write_ble(const char *path, const char *source, const char *key_fp)
 {
-    bl_encfile_layout lay = {NF, fnames, fbits, ftypes, 1024, 2, knames, NULL};
+    bl_encfile_layout lay = {NF, fnames, fbits, ftypes, 1024, 2, knames, NULL, NULL};
     bl_encfile_writer *w = NULL;
     bl_error err;
     bl_error_clear(&err);
@@ -345,7 +345,7 @@ static void write_ble(const char *path, const char *source, const char *key_fp)
     const uint64_t *fp[NF] = {f0, f1, f2, f3, f4, f5};
     uint64_t keys[2] = {11, 0};
     uint8_t token[BL_TOKEN_BYTES] = {1, 2, 3};
-    bl_record_view rec = {token, 0x3f, fp, clk, keys, 1, 2};
+    bl_record_view rec = {token, 0x3f, fp, clk, keys, 1, 2, 0};
     ck_assert_int_eq(bl_encfile_writer_add(w, &rec, &err), BL_OK);
     ck_assert_int_eq(bl_encfile_writer_close(w, &err), BL_OK);
 }
@@ -593,7 +593,7 @@ START_TEST(test_swap_group)
     static const char *groups[NF] = {"name", "name", NULL, NULL, NULL, NULL};
     bl_dataset *plain = toy_dataset(), *ds = NULL;
     ck_assert_int_eq(bl_dataset_new(&ds, NULL), BL_OK);
-    bl_encfile_layout lay = {NF, fnames, fbits, ftypes, 1024, 2, knames, groups};
+    bl_encfile_layout lay = {NF, fnames, fbits, ftypes, 1024, 2, knames, groups, NULL};
     ck_assert_int_eq(bl_dataset_init_layout(ds, &lay, "s", "k", NULL), BL_OK);
     ck_assert_uint_eq(ds->swap_count, 1);
     toy a = {"DAVID", "CRAWFORD", "19651203", "M", "OX1 5DY", ""};
@@ -632,11 +632,46 @@ START_TEST(test_swap_group)
     /* a group whose fields differ in size cannot be compared crossed */
     static const char *bad[NF] = {"name", NULL, "name", NULL, NULL, NULL};
     ck_assert_int_eq(bl_dataset_new(&ds, NULL), BL_OK);
-    bl_encfile_layout lay2 = {NF, fnames, fbits, ftypes, 1024, 2, knames, bad};
+    bl_encfile_layout lay2 = {NF, fnames, fbits, ftypes, 1024, 2, knames, bad, NULL};
     bl_error err;
     bl_error_clear(&err);
     ck_assert_int_eq(bl_dataset_init_layout(ds, &lay2, "s", "k", &err), BL_EFORMAT);
     ck_assert_ptr_nonnull(strstr(err.text, "swap group"));
+    bl_dataset_free(ds);
+}
+END_TEST
+
+/* Records of different salt cohorts (a birth-year typo) do not compare their
+   salted fields at all: no evidence, instead of false disagreement. */
+START_TEST(test_cohort_mismatch)
+{
+    static const uint8_t salted[NF] = {1, 1, 0, 0, 1, 0};
+    bl_dataset *ds = NULL;
+    ck_assert_int_eq(bl_dataset_new(&ds, NULL), BL_OK);
+    bl_encfile_layout lay = {NF, fnames, fbits, ftypes, 1024, 2, knames, NULL, salted};
+    ck_assert_int_eq(bl_dataset_init_layout(ds, &lay, "s", "k", NULL), BL_OK);
+    toy a = {"JOSEPH", "ELLIS", "19321204", "M", "OX17 9US", "4894718588"};
+    toy b = {"JOSEPH", "ELLIS", "19421204", "M", "OX19 9US", "4894718588"};
+    toy_add(ds, "social_care", 1, &a);
+    toy_add(ds, "social_care", 2, &b);
+    bl_model *m = NULL;
+    ck_assert_int_eq(bl_model_default(ds, &m, NULL), BL_OK);
+    /* unknown cohorts (format 1.0 files): compared as before, and the toy
+       salts by year, so the names disagree */
+    uint64_t g = bl_compare_pair(ds, m, 0, 1);
+    ck_assert_int_eq(bl_gamma_level(g, F_GIVEN), 1);
+    ds->cohort[0] = 17;
+    ds->cohort[1] = 42;
+    g = bl_compare_pair(ds, m, 0, 1);
+    ck_assert_int_eq(bl_gamma_level(g, F_GIVEN), 0);
+    ck_assert_int_eq(bl_gamma_level(g, F_FAMILY), 0);
+    ck_assert_int_eq(bl_gamma_level(g, F_POST), 0);
+    ck_assert_int_eq(bl_gamma_level(g, F_NHS), (int)m->fields[F_NHS].nlevels - 1);
+    ck_assert_int_gt(bl_gamma_level(g, F_DOB), 0);
+    ds->cohort[1] = 17; /* one cohort: compared */
+    g = bl_compare_pair(ds, m, 0, 1);
+    ck_assert_int_gt(bl_gamma_level(g, F_GIVEN), 0);
+    bl_model_free(m);
     bl_dataset_free(ds);
 }
 END_TEST
@@ -1012,6 +1047,7 @@ Suite *suite_match(void)
     tcase_add_test(tc, test_helpers);
     tcase_add_test(tc, test_compare_levels);
     tcase_add_test(tc, test_swap_group);
+    tcase_add_test(tc, test_cohort_mismatch);
     tcase_add_test(tc, test_em_known_mixture);
     tcase_add_test(tc, test_model_json_roundtrip);
     tcase_add_test(tc, test_em_latent_by_source_pair);

@@ -443,7 +443,7 @@ static PyObject *writer_new(PyTypeObject *type, PyObject *args, PyObject *kw)
     size_t clk_bits = PyLong_AsSize_t(clk);
     if (PyErr_Occurred())
         goto fail;
-    bl_encfile_layout lay = {(size_t)nf, fnames, self->bits, ftypes, clk_bits, (size_t)nk, knames, NULL};
+    bl_encfile_layout lay = {(size_t)nf, fnames, self->bits, ftypes, clk_bits, (size_t)nk, knames, NULL, NULL};
     self->nfields = (size_t)nf;
     self->nkeys = (size_t)nk;
     self->clk_bits = clk_bits;
