@@ -190,8 +190,12 @@ BL_EXPORT size_t bl_schema_field_count(const bl_schema *schema);
 /** Field name; borrowed, valid while schema lives.  NULL if out of range. */
 BL_EXPORT const char *bl_schema_field_name(const bl_schema *schema, size_t i);
 BL_EXPORT bl_field_type bl_schema_field_type(const bl_schema *schema, size_t i);
-/** Bits in field i's filter. */
+/** Bits in field i's filter as stored (after any xor_folds / balancing). */
 BL_EXPORT size_t bl_schema_field_bits(const bl_schema *schema, size_t i);
+/** Field i's swap group (borrowed), or NULL when it has none. */
+BL_EXPORT const char *bl_schema_field_swap_group(const bl_schema *schema, size_t i);
+/** 1 when field i is salted with the record's birth-year cohort. */
+BL_EXPORT int bl_schema_field_salted(const bl_schema *schema, size_t i);
 BL_EXPORT size_t bl_schema_clk_bits(const bl_schema *schema);
 BL_EXPORT size_t bl_schema_blocking_key_count(const bl_schema *schema);
 BL_EXPORT const char *bl_schema_blocking_key_name(const bl_schema *schema, size_t i);

@@ -561,6 +561,14 @@ const char *bl_schema_field_name(const bl_schema *schema, size_t i)
 {
     return i < (size_t)schema->nfields ? schema->fields[i].name : NULL;
 }
+const char *bl_schema_field_swap_group(const bl_schema *schema, size_t i)
+{
+    return i < (size_t)schema->nfields ? schema->fields[i].swap_group : NULL;
+}
+int bl_schema_field_salted(const bl_schema *schema, size_t i)
+{
+    return i < (size_t)schema->nfields ? schema->fields[i].salted : 0;
+}
 bl_field_type bl_schema_field_type(const bl_schema *schema, size_t i)
 {
     return i < (size_t)schema->nfields ? schema->fields[i].type : BL_FIELD_TEXT;

@@ -183,10 +183,10 @@ class Profile:
 # ------------------------------------------------------------- encodings
 
 @final
-class Record(structseq[Any], Tuple[bytes, int, dict[str, bytes], bytes, dict[str, int], int, int]):
+class Record(structseq[Any], Tuple[bytes, int, dict[str, bytes], bytes, dict[str, int], int, int, int]):
     """One encoded record (a struct sequence: a tuple with named fields)."""
     __match_args__: Final = ("token", "present", "fields", "clk", "blocking_keys", "sex",
-                             "age_band")
+                             "age_band", "cohort")
     @property
     def token(self) -> bytes: ...
     @property
@@ -201,6 +201,8 @@ class Record(structseq[Any], Tuple[bytes, int, dict[str, bytes], bytes, dict[str
     def sex(self) -> int: ...
     @property
     def age_band(self) -> int: ...
+    @property
+    def cohort(self) -> int: ...
 
 class _Header(TypedDict, total=False):
     source: str

@@ -19,13 +19,14 @@ static PyStructSequence_Field record_fields[] = {
     {"blocking_keys", "Blocking key name -> keyed 64-bit value (0 = no key)."},
     {"sex", "0 unknown, 1 male, 2 female."},
     {"age_band", "0 unknown, else 1 + age/10 at encoding."},
+    {"cohort", "Keyed 16-bit tag of the salt (birth year); 0 unknown."},
     {NULL}};
 
 static PyStructSequence_Desc record_desc = {
     "bloomlink.Record",
     "One encoded record (a copy; filters as bytes, little-endian 64-bit words as\n"
     "stored).  Compare records with ==.",
-    record_fields, 7};
+    record_fields, 8};
 
 
 static PyObject *str_tuple(const char *const *names, size_t n)
@@ -42,15 +43,26 @@ static PyObject *str_tuple(const char *const *names, size_t n)
     return t;
 }
 
+/* Layout tuple: (names, bits, types, clk_bits, key names, swap groups
+   (str or None), salted (bool)); groups and salted may be NULL (none). */
 static PyObject *layout_build(size_t nf, const char *const *names, const uint32_t *bits,
                               const uint8_t *types, size_t clk_bits, size_t nk,
-                              const char *const *key_names)
+                              const char *const *key_names, const char *const *groups,
+                              const uint8_t *salted)
 {
     PyObject *fn = str_tuple(names, nf), *kn = str_tuple(key_names, nk);
     PyObject *fb = PyTuple_New((Py_ssize_t)nf), *ft = PyTuple_New((Py_ssize_t)nf);
+    PyObject *fg = PyTuple_New((Py_ssize_t)nf), *fs = PyTuple_New((Py_ssize_t)nf);
     PyObject *r = NULL;
-    if (!fn || !kn || !fb || !ft)
+    if (!fn || !kn || !fb || !ft || !fg || !fs)
         goto done;
+    for (size_t i = 0; i < nf; i++) {
+        PyObject *g = groups && groups[i] ? PyUnicode_FromString(groups[i]) : Py_NewRef(Py_None);
+        if (!g)
+            goto done;
+        PyTuple_SET_ITEM(fg, (Py_ssize_t)i, g);
+        PyTuple_SET_ITEM(fs, (Py_ssize_t)i, PyBool_FromLong(salted ? salted[i] : 0));
+    }
     for (size_t i = 0; i < nf; i++) {
         PyObject *b = PyLong_FromUnsignedLong(bits[i]);
         PyObject *t = PyUnicode_FromString(bl_field_type_name((bl_field_type)types[i]));
@@ -62,8 +74,10 @@ static PyObject *layout_build(size_t nf, const char *const *names, const uint32_
         PyTuple_SET_ITEM(fb, (Py_ssize_t)i, b);
         PyTuple_SET_ITEM(ft, (Py_ssize_t)i, t);
     }
-    r = Py_BuildValue("(OOOnO)", fn, fb, ft, (Py_ssize_t)clk_bits, kn);
+    r = Py_BuildValue("(OOOnOOO)", fn, fb, ft, (Py_ssize_t)clk_bits, kn, fg, fs);
 done:
+    Py_XDECREF(fg);
+    Py_XDECREF(fs);
     Py_XDECREF(fn);
     Py_XDECREF(kn);
     Py_XDECREF(fb);
@@ -74,15 +88,16 @@ done:
 PyObject *blpy_layout_from_info(const bl_encfile_info *info)
 {
     return layout_build(info->field_count, info->field_names, info->field_bits, info->field_types,
-                        info->clk_bits, info->blocking_key_count, info->blocking_key_names);
+                        info->clk_bits, info->blocking_key_count, info->blocking_key_names,
+                        info->field_swap_groups, info->field_salted);
 }
 
 PyObject *blpy_layout_from_schema(const bl_schema *schema)
 {
     size_t nf = bl_schema_field_count(schema), nk = bl_schema_blocking_key_count(schema);
-    const char *names[BL_MAX_FIELDS], *keys[64];
+    const char *names[BL_MAX_FIELDS], *keys[64], *groups[BL_MAX_FIELDS];
     uint32_t bits[BL_MAX_FIELDS];
-    uint8_t types[BL_MAX_FIELDS];
+    uint8_t types[BL_MAX_FIELDS], salted[BL_MAX_FIELDS];
     if (nf > BL_MAX_FIELDS || nk > 64) {
         blpy_misuse("schema too large for a layout");
         return NULL;
@@ -91,10 +106,13 @@ PyObject *blpy_layout_from_schema(const bl_schema *schema)
         names[i] = bl_schema_field_name(schema, i);
         bits[i] = (uint32_t)bl_schema_field_bits(schema, i);
         types[i] = (uint8_t)bl_schema_field_type(schema, i);
+        groups[i] = bl_schema_field_swap_group(schema, i);
+        salted[i] = (uint8_t)bl_schema_field_salted(schema, i);
     }
     for (size_t i = 0; i < nk; i++)
         keys[i] = bl_schema_blocking_key_name(schema, i);
-    return layout_build(nf, names, bits, types, bl_schema_clk_bits(schema), nk, keys);
+    return layout_build(nf, names, bits, types, bl_schema_clk_bits(schema), nk, keys, groups,
+                        salted);
 }
 
 PyObject *blpy_record_new(const bl_record_view *v, PyObject *layout)
@@ -125,7 +143,7 @@ PyObject *blpy_record_new(const bl_record_view *v, PyObject *layout)
         }
         Py_DECREF(k);
     }
-    PyObject *items[7] = {
+    PyObject *items[8] = {
         PyBytes_FromStringAndSize((const char *)v->token, BL_TOKEN_BYTES),
         PyLong_FromUnsignedLong(v->present),
         fields,
@@ -133,10 +151,11 @@ PyObject *blpy_record_new(const bl_record_view *v, PyObject *layout)
                                : PyBytes_FromStringAndSize("", 0),
         bk,
         PyLong_FromLong(v->sex),
-        PyLong_FromLong(v->age_band)};
+        PyLong_FromLong(v->age_band),
+        PyLong_FromLong(v->cohort)};
     fields = bk = NULL;
     int bad = 0;
-    for (int i = 0; i < 7; i++) {
+    for (int i = 0; i < 8; i++) {
         if (!items[i])
             bad = 1;
         PyStructSequence_SET_ITEM(rec, i, items[i] ? items[i] : Py_NewRef(Py_None));
@@ -165,6 +184,12 @@ static PyObject *header_dict(PyObject *layout, const bl_encfile_info *info, cons
     for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(names); i++) {
         PyObject *d = Py_BuildValue("{s:O,s:O,s:O}", "name", PyTuple_GET_ITEM(names, i), "bits",
                                     PyTuple_GET_ITEM(bits, i), "type", PyTuple_GET_ITEM(types, i));
+        PyObject *g = PyTuple_GET_ITEM(PyTuple_GET_ITEM(layout, 5), i);
+        if (d && g != Py_None && PyDict_SetItemString(d, "swap_group", g) < 0)
+            Py_CLEAR(d);
+        if (d && PyTuple_GET_ITEM(PyTuple_GET_ITEM(layout, 6), i) == Py_True &&
+            PyDict_SetItemString(d, "salted", Py_True) < 0)
+            Py_CLEAR(d);
         if (!d) {
             Py_DECREF(fields);
             return NULL;
@@ -392,8 +417,9 @@ static PyObject *writer_new(PyTypeObject *type, PyObject *args, PyObject *kw)
     PyObject *source = NULL, *sfp = NULL, *kfp = NULL, *fields = NULL, *fseq = NULL, *clk = NULL,
              *keys = NULL, *kseq = NULL;
     PyObject *field_objs[BL_MAX_FIELDS] = {0};
-    const char *fnames[BL_MAX_FIELDS], *knames[64];
-    uint8_t ftypes[BL_MAX_FIELDS];
+    const char *fnames[BL_MAX_FIELDS], *knames[64], *groups[BL_MAX_FIELDS] = {NULL};
+    uint8_t ftypes[BL_MAX_FIELDS], salted[BL_MAX_FIELDS] = {0};
+    PyObject *group_objs[BL_MAX_FIELDS] = {NULL};
     if (!self)
         goto fail;
     self->h.closed = 1; /* until open */
@@ -419,6 +445,20 @@ static PyObject *writer_new(PyTypeObject *type, PyObject *args, PyObject *kw)
             n = dict_get(f, "name");
             b = n ? dict_get(f, "bits") : NULL;
             t = b ? dict_get(f, "type") : NULL;
+            /* optional: what the matcher needs from format 1.1 headers */
+            PyObject *g = t ? PyMapping_GetItemString(f, "swap_group") : NULL;
+            if (!g && PyErr_ExceptionMatches(PyExc_KeyError))
+                PyErr_Clear();
+            if (g && g != Py_None && !(groups[i] = PyUnicode_AsUTF8(g))) {
+                Py_DECREF(g);
+                goto fail;
+            }
+            group_objs[i] = g;
+            PyObject *sl = t ? PyMapping_GetItemString(f, "salted") : NULL;
+            if (!sl && PyErr_ExceptionMatches(PyExc_KeyError))
+                PyErr_Clear();
+            salted[i] = sl && PyObject_IsTrue(sl) == 1;
+            Py_XDECREF(sl);
         } else if (PySequence_Check(f) && PySequence_Size(f) == 3) {
             n = PySequence_GetItem(f, 0);
             b = n ? PySequence_GetItem(f, 1) : NULL;
@@ -443,12 +483,13 @@ static PyObject *writer_new(PyTypeObject *type, PyObject *args, PyObject *kw)
     size_t clk_bits = PyLong_AsSize_t(clk);
     if (PyErr_Occurred())
         goto fail;
-    bl_encfile_layout lay = {(size_t)nf, fnames, self->bits, ftypes, clk_bits, (size_t)nk, knames, NULL, NULL};
+    bl_encfile_layout lay = {(size_t)nf, fnames, self->bits, ftypes, clk_bits, (size_t)nk, knames,
+                             groups, salted};
     self->nfields = (size_t)nf;
     self->nkeys = (size_t)nk;
     self->clk_bits = clk_bits;
     self->layout = layout_build((size_t)nf, fnames, self->bits, ftypes, clk_bits, (size_t)nk,
-                                knames);
+                                knames, groups, salted);
     if (!self->layout)
         goto fail;
     bl_error err;
@@ -464,8 +505,10 @@ static PyObject *writer_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 fail:
     Py_CLEAR(self);
 done:
-    for (int i = 0; i < BL_MAX_FIELDS; i++)
+    for (int i = 0; i < BL_MAX_FIELDS; i++) {
         Py_XDECREF(field_objs[i]);
+        Py_XDECREF(group_objs[i]);
+    }
     Py_XDECREF(path);
     Py_XDECREF(source);
     Py_XDECREF(sfp);
@@ -558,6 +601,11 @@ static PyObject *writer_add(BlPyWriter *self, PyObject *rec)
     v.blocking_keys = keys;
     v.sex = (uint8_t)PyLong_AsLong(sex);
     v.age_band = (uint8_t)PyLong_AsLong(age);
+    PyObject *coh = PyObject_GetAttrString(rec, "cohort");
+    if (!coh && PyErr_ExceptionMatches(PyExc_AttributeError))
+        PyErr_Clear(); /* records built before format 1.1: no cohort */
+    v.cohort = coh ? (uint16_t)PyLong_AsLong(coh) : 0;
+    Py_XDECREF(coh);
     if (PyErr_Occurred())
         goto done;
     bl_error err;

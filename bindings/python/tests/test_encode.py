@@ -128,6 +128,13 @@ class TestFiles(EncodeBase):
         self.assertEqual(h["key_fingerprint"], self.key.fingerprint)
         self.assertEqual(h["record_count"], len(recs))
         self.assertEqual([f["name"] for f in h["fields"]], list(self.schema.field_names))
+        # what the matcher needs from format 1.1 headers survives the binding
+        fields = {f["name"]: f for f in h["fields"]}
+        self.assertEqual(fields["given_name"].get("swap_group"), "name")
+        self.assertEqual(fields["family_name"].get("swap_group"), "name")
+        self.assertTrue(fields["given_name"].get("salted"))
+        self.assertNotIn("salted", fields["dob"])
+        self.assertTrue(all(r.cohort != 0 for r in recs if r.present & 4))
         self.assertEqual(bl.read_ble(p), recs)
 
     def test_writer_discards_on_exception(self):
@@ -144,7 +151,8 @@ class TestFiles(EncodeBase):
         rec = self.enc.encode_row(self.rows[0], self.header)
         with bl.EncodingWriter(p, self.enc.header) as w:
             def like(**kw):
-                names = ("token", "present", "fields", "clk", "blocking_keys", "sex", "age_band")
+                names = ("token", "present", "fields", "clk", "blocking_keys", "sex", "age_band",
+                         "cohort")
                 d = dict(zip(names, rec))
                 d.update(kw)
                 return types.SimpleNamespace(**d)
