@@ -640,7 +640,7 @@ static uint64_t key_value(bl_encoder *enc, int k, const norm_values *nv)
     uint64_t v64;
     memcpy(&v64, mac, 8);
     bl_wipe(mac, sizeof mac);
-    bl_wipe(msg, sizeof msg);
+    bl_wipe(msg, n);
     return v64 ? v64 : 1; /* 0 means "no key" */
 }
 
