@@ -59,13 +59,13 @@ static inline void store_be32(uint8_t *p, uint32_t v)
    for the outer block, key-derived values. */
 typedef struct sha_scratch {
     uint32_t w[64];
-    uint32_t v[8];
 } sha_scratch;
 
-/* FIPS 180-4 6.2.2 steps 1-4 for one block given as 16 words. */
+/* FIPS 180-4 6.2.2 steps 1-4 for one block given as 16 words.  The working
+   variables are locals, as in the standard, so they live in registers. */
 static void compress(uint32_t st[8], const uint32_t m[16], sha_scratch *s)
 {
-    uint32_t *w = s->w, *v = s->v;
+    uint32_t *w = s->w;
     for (int t = 0; t < 16; t++)
         w[t] = m[t];
     for (int t = 16; t < 64; t++) {
@@ -73,24 +73,29 @@ static void compress(uint32_t st[8], const uint32_t m[16], sha_scratch *s)
         uint32_t s1 = rotr(w[t - 2], 17) ^ rotr(w[t - 2], 19) ^ (w[t - 2] >> 10);
         w[t] = s1 + w[t - 7] + s0 + w[t - 16];
     }
-    for (int i = 0; i < 8; i++)
-        v[i] = st[i];
+    uint32_t a = st[0], b = st[1], c = st[2], d = st[3], e = st[4], f = st[5], g = st[6],
+             h = st[7];
     for (int t = 0; t < 64; t++) {
-        uint32_t a = v[0], b = v[1], c = v[2], d = v[3], e = v[4], f = v[5], g = v[6], h = v[7];
         uint32_t t1 = h + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) +
                       bl_sha256_k[t] + w[t];
         uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
-        v[7] = g;
-        v[6] = f;
-        v[5] = e;
-        v[4] = d + t1;
-        v[3] = c;
-        v[2] = b;
-        v[1] = a;
-        v[0] = t1 + t2;
+        h = g;
+        g = f;
+        f = e;
+        e = d + t1;
+        d = c;
+        c = b;
+        b = a;
+        a = t1 + t2;
     }
-    for (int i = 0; i < 8; i++)
-        st[i] += v[i];
+    st[0] += a;
+    st[1] += b;
+    st[2] += c;
+    st[3] += d;
+    st[4] += e;
+    st[5] += f;
+    st[6] += g;
+    st[7] += h;
 }
 
 static void compress_bytes(uint32_t st[8], const uint8_t block[64], uint32_t m[16], sha_scratch *s)
