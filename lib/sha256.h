@@ -22,6 +22,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "bloomlink.h"
 
@@ -87,6 +88,20 @@ typedef struct bl_hmac_ops {
     void (*short_batch)(const bl_hmac_job *jobs, size_t n, uint8_t (*out)[BL_SHA256_BYTES]);
 } bl_hmac_ops;
 
+/* The block a message of at most BL_HMAC_SHORT_MAX bytes makes after one
+   key block: message, 0x80, zeros, and the 64-bit bit count (64 + len) * 8,
+   of which only the last two bytes can be non-zero.  For the vector
+   kernels, which pad a chunk of blocks first and load them back whole. */
+static inline void bl_hmac_pad_short(uint8_t blk[BL_SHA256_BLOCK], const uint8_t *msg, size_t len)
+{
+    unsigned bits = (unsigned)(BL_SHA256_BLOCK + len) * 8;
+    memset(blk, 0, BL_SHA256_BLOCK);
+    memcpy(blk, msg, len);
+    blk[len] = 0x80;
+    blk[62] = (uint8_t)(bits >> 8);
+    blk[63] = (uint8_t)bits;
+}
+
 /* Round constants (FIPS 180-4 4.2.2), aligned for vector loads. */
 extern const uint32_t bl_sha256_k[64];
 
@@ -96,6 +111,9 @@ extern const bl_hmac_ops bl_hmac_ops_scalar;
 extern const bl_hmac_ops bl_hmac_ops_shani1;
 extern const bl_hmac_ops bl_hmac_ops_shani2;
 extern const bl_hmac_ops bl_hmac_ops_shani4;
+/* One message per vector lane: 16 with AVX-512, 8 with AVX2 (sha256_mb.c). */
+extern const bl_hmac_ops bl_hmac_ops_avx512;
+extern const bl_hmac_ops bl_hmac_ops_avx2;
 #endif
 
 /* The kernel in force (never NULL); the pointer stays valid for the life of

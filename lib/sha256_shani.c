@@ -116,19 +116,6 @@ SHANI_INLINE void feed_forward(lane *l)
     l->cdgh = _mm_add_epi32(l->cdgh, l->cdgh0);
 }
 
-/* The message padded as the block after one key block: message, 0x80,
-   zeros, 64-bit bit length (only its last two bytes can be non-zero). */
-static inline void pad_block(uint8_t *blk, const bl_hmac_job *job)
-{
-    size_t len = job->len;
-    unsigned bits = (unsigned)(BL_SHA256_BLOCK + len) * 8;
-    memset(blk, 0, BL_SHA256_BLOCK);
-    memcpy(blk, job->msg, len);
-    blk[len] = 0x80;
-    blk[62] = (uint8_t)(bits >> 8);
-    blk[63] = (uint8_t)bits;
-}
-
 /* Inner block from the inner midstate; blk was padded well before (see
    the batch functions), so its loads find the bytes in L1 rather than
    waiting on the narrower stores that wrote them. */
@@ -225,7 +212,7 @@ SHANI static void shani2_batch(const bl_hmac_job *jobs, size_t n, uint8_t (*out)
     for (size_t at = 0; at < n; at += CHUNK) {
         size_t m = n - at < CHUNK ? n - at : CHUNK, i = 0;
         for (size_t j = 0; j < m; j++)
-            pad_block(blk[j], &jobs[at + j]);
+            bl_hmac_pad_short(blk[j], jobs[at + j].msg, jobs[at + j].len);
         for (; i + 2 <= m; i += 2)
             hmac_x2(jobs + at + i, out + at + i, blk + i);
         if (i < m)
@@ -240,7 +227,7 @@ SHANI static void shani4_batch(const bl_hmac_job *jobs, size_t n, uint8_t (*out)
     for (size_t at = 0; at < n; at += CHUNK) {
         size_t m = n - at < CHUNK ? n - at : CHUNK, i = 0;
         for (size_t j = 0; j < m; j++)
-            pad_block(blk[j], &jobs[at + j]);
+            bl_hmac_pad_short(blk[j], jobs[at + j].msg, jobs[at + j].len);
         for (; i + 4 <= m; i += 4)
             hmac_x4(jobs + at + i, out + at + i, blk + i);
         if (i + 2 <= m) {
@@ -259,7 +246,7 @@ SHANI static void shani1_batch(const bl_hmac_job *jobs, size_t n, uint8_t (*out)
     for (size_t at = 0; at < n; at += CHUNK) {
         size_t m = n - at < CHUNK ? n - at : CHUNK;
         for (size_t j = 0; j < m; j++)
-            pad_block(blk[j], &jobs[at + j]);
+            bl_hmac_pad_short(blk[j], jobs[at + j].msg, jobs[at + j].len);
         for (size_t i = 0; i < m; i++)
             hmac_x1(jobs + at + i, out + at + i, blk + i);
     }
