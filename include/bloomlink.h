@@ -471,7 +471,8 @@ BL_EXPORT size_t bl_dice_scan(const uint64_t *one, uint32_t pop_one, const uint6
  * with.  All give the same bytes (the encoding never depends on the
  * kernel); they differ only in speed.  Names: "scalar" (portable reference),
  * "shani1", "shani2", "shani4" (x86 SHA extensions, 1, 2 or 4 messages
- * interleaved).  The best one this CPU runs is chosen on first use.
+ * interleaved), "avx512" and "avx2" (16 or 8 messages, one per vector
+ * lane).  The best one this CPU runs is chosen on first use.
  */
 /** Name of the PRF kernel in use. */
 BL_EXPORT const char *bl_prf_kernel_name(void);
