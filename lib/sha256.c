@@ -229,7 +229,8 @@ static void short_words(uint32_t m[16], const uint8_t *msg, size_t len)
 {
     uint8_t b[64];
     memset(b, 0, sizeof b);
-    memcpy(b, msg, len);
+    if (len) /* an empty message may come with a null pointer */
+        memcpy(b, msg, len);
     b[len] = 0x80;
     uint64_t bits = (BL_SHA256_BLOCK + (uint64_t)len) * 8;
     for (int i = 0; i < 8; i++)

@@ -96,7 +96,8 @@ static inline void bl_hmac_pad_short(uint8_t blk[BL_SHA256_BLOCK], const uint8_t
 {
     unsigned bits = (unsigned)(BL_SHA256_BLOCK + len) * 8;
     memset(blk, 0, BL_SHA256_BLOCK);
-    memcpy(blk, msg, len);
+    if (len) /* an empty message may come with a null pointer */
+        memcpy(blk, msg, len);
     blk[len] = 0x80;
     blk[62] = (uint8_t)(bits >> 8);
     blk[63] = (uint8_t)bits;
