@@ -106,4 +106,8 @@ const bl_kernel_ops *bl_kernel_ops_active(void);
 /* The ops for kernel k if this CPU can run it, else NULL (AUTO = the best). */
 const bl_kernel_ops *bl_kernel_ops_get(bl_kernel k);
 
+/* Initialise libgcc's CPU model once for the whole library; every run-time
+   dispatcher calls this before __builtin_cpu_supports. */
+void bl_cpu_init(void);
+
 #endif

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "filter.h"
 
 /* ------------------------------------------------------------ constants */
 
@@ -284,10 +285,11 @@ static const kernel_entry kernels[] = {
 /*
  * The kernel in force: with the Dice kernel pointer in filter.c, the
  * library's only process-wide mutable state.  hmac_once picks the best on
- * first use (and runs __builtin_cpu_init, which is not safe to race);
- * afterwards only bl_set_prf_kernel replaces it.  Atomic so that a switch
- * never tears a read; a batch that fetched the old kernel finishes with it,
- * which is harmless since every kernel gives the same bytes.
+ * first use, after bl_cpu_init (filter.c) has set up libgcc's CPU model
+ * for every dispatcher; afterwards only bl_set_prf_kernel replaces it.
+ * Atomic so that a switch never tears a read; a batch that fetched the old
+ * kernel finishes with it, which is harmless since every kernel gives the
+ * same bytes.
  */
 static pthread_once_t hmac_once = PTHREAD_ONCE_INIT;
 static _Atomic(const bl_hmac_ops *) hmac_active;
@@ -336,9 +338,7 @@ static const bl_hmac_ops *best(void)
 
 static void choose_best(void)
 {
-#if BL_HAVE_X86_SHA
-    __builtin_cpu_init();
-#endif
+    bl_cpu_init();
     atomic_store_explicit(&hmac_active, best(), memory_order_release);
 }
 
