@@ -470,6 +470,7 @@ BL_EXPORT size_t bl_dice_scan(const uint64_t *one, uint32_t pop_one, const uint6
  * PRF kernels: the HMAC-SHA256 implementations the encoder hashes tokens
  * with.  All give the same bytes (the encoding never depends on the
  * kernel); they differ only in speed.  Names: "scalar" (portable reference),
+ * "openssl" (one message at a time through OpenSSL's own assembly),
  * "shani1", "shani2", "shani4" (x86 SHA extensions, 1, 2 or 4 messages
  * interleaved), "avx512" and "avx2" (16 or 8 messages, one per vector
  * lane).  The best one this CPU runs is chosen on first use.

@@ -107,6 +107,9 @@ static inline void bl_hmac_pad_short(uint8_t blk[BL_SHA256_BLOCK], const uint8_t
 extern const uint32_t bl_sha256_k[64];
 
 extern const bl_hmac_ops bl_hmac_ops_scalar;
+/* One message at a time through OpenSSL's SHA256_Transform
+   (sha256_openssl.c): whatever assembly OpenSSL has for this CPU. */
+extern const bl_hmac_ops bl_hmac_ops_openssl;
 #if BL_HAVE_X86_SHA
 /* SHA-NI with two and with four messages interleaved (sha256_shani.c). */
 extern const bl_hmac_ops bl_hmac_ops_shani1;

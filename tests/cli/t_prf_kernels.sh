@@ -28,7 +28,7 @@ encode scalar ref 2> log || { cat log; fail "encode with the scalar kernel"; }
 body ref.ble > ref.body
 [ "$(wc -c < ref.body)" -gt 10000 ] || fail "test setup: the record blocks are missing"
 ran=0
-for k in shani1 shani2 shani4 avx512 avx2 auto; do
+for k in openssl shani1 shani2 shani4 avx512 avx2 auto; do
     if ! encode $k out 2> log; then
         grep -q "needs" log || { cat log; fail "kernel $k failed for another reason"; }
         echo "skip $k: $(cat log)"
