@@ -1,6 +1,8 @@
 /* bench_encode.c - `bloomlink bench encode`: records/s of the encoder on one
    core, on a synthetic GP extract, with the CSV read alone as the baseline
-   measured in the same process. */
+   measured in the same process; and the HMAC rate of each PRF kernel on the
+   encoder's message shape, so a change in records/s can be told apart from
+   a change in the hash. */
 #include "config.h"
 
 #include <jansson.h>
@@ -16,12 +18,66 @@ static const char usage_text[] =
     "usage: bloomlink bench encode [--people N] [--runs R] [--dir DIR] [--json]\n"
     "Generates a synthetic GP extract of N people (default 100000) in DIR (default a\n"
     "temporary directory) and encodes it R times (default 5) on one core with the\n"
-    "default schema; prints the median and best records/s.\n";
+    "default schema; prints the median and best records/s, the PRF kernel the encoder\n"
+    "used, and the HMACs/s of every PRF kernel this CPU runs.\n";
 
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
+}
+
+/* PRF kernels measured: at most this many are compiled in. */
+#define MAX_PRF_KERNELS 8
+
+typedef struct prf_figures {
+    const char *name;
+    double hmacs_per_s; /* median of the runs; 0 if the CPU lacks the kernel */
+} prf_figures;
+
+/*
+ * HMACs/s of every available PRF kernel: `runs` timed passes, interleaved
+ * across kernels so that load from other processes hits them alike.  Every
+ * kernel must fold the workload to the same digest as the scalar reference:
+ * a fast wrong kernel is an error, not a result.
+ */
+static int bench_prf_kernels(uint64_t runs, prf_figures *pf, size_t *npf)
+{
+    enum { COUNT = 200000 };
+    double rates[MAX_PRF_KERNELS][100];
+    uint8_t want[32], got[32];
+    bl_error err;
+    bl_error_clear(&err);
+    size_t n = 0;
+    while (n < MAX_PRF_KERNELS && bl_prf_kernel_at(n)) {
+        pf[n].name = bl_prf_kernel_at(n);
+        pf[n].hmacs_per_s = 0;
+        n++;
+    }
+    *npf = n;
+    if (bl_prf_kernel_run("scalar", COUNT, want, &err) != BL_OK)
+        return cli_fail(&err);
+    for (uint64_t r = 0; r < runs; r++)
+        for (size_t k = 0; k < n; k++) {
+            if (!bl_prf_kernel_available(pf[k].name))
+                continue;
+            double t0 = cli_now();
+            if (bl_prf_kernel_run(pf[k].name, COUNT, got, &err) != BL_OK)
+                return cli_fail(&err);
+            rates[k][r] = COUNT / (cli_now() - t0);
+            if (memcmp(got, want, sizeof got)) {
+                cli_errorf("bench encode: PRF kernel %s disagrees with the scalar reference",
+                           pf[k].name);
+                return EXIT_FAIL;
+            }
+        }
+    for (size_t k = 0; k < n; k++) {
+        if (!bl_prf_kernel_available(pf[k].name))
+            continue;
+        qsort(rates[k], runs, sizeof rates[k][0], cmp_double);
+        pf[k].hmacs_per_s = rates[k][runs / 2];
+    }
+    return EXIT_OK;
 }
 
 static void rm_tree(const char *dir)
@@ -85,10 +141,11 @@ int bench_encode(int argc, char **argv)
     bl_schema *schema = NULL;
     bl_profile *profile = NULL;
     bl_key *key = NULL;
-    double *rate = calloc(runs, sizeof *rate), *base = calloc(runs, sizeof *base);
+    double *rate = calloc(runs, sizeof *rate), *base = calloc(runs, sizeof *base),
+           *cpu_rate = calloc(runs, sizeof *cpu_rate);
     uint64_t records = 0;
     int rc = EXIT_OK;
-    if (!rate || !base) {
+    if (!rate || !base || !cpu_rate) {
         cli_errorf("out of memory");
         rc = EXIT_FAIL;
         goto done;
@@ -124,21 +181,29 @@ int bench_encode(int argc, char **argv)
         bl_encoder *enc = NULL;
         bl_encode_stats st;
         t0 = cli_now();
+        double c0 = cli_cpu_now();
         if (bl_encoder_new(schema, profile, key, &enc, &err) != BL_OK ||
             bl_encoder_encode_csv(enc, csv, out, content, NULL, NULL, NULL, &st, &err) != BL_OK) {
             bl_encoder_free(enc);
             rc = cli_fail(&err);
             goto done;
         }
-        double dt = cli_now() - t0;
+        double dt = cli_now() - t0, dc = cli_cpu_now() - c0;
         bl_encoder_free(enc);
         records = st.records_read;
         rate[r] = (double)st.records_read / dt;
+        cpu_rate[r] = (double)st.records_read / dc;
     }
+    prf_figures pf[MAX_PRF_KERNELS];
+    size_t npf = 0;
+    if ((rc = bench_prf_kernels(runs, pf, &npf)) != EXIT_OK)
+        goto done;
     double sorted[100], sorted_base[100];
     memcpy(sorted, rate, runs * sizeof *rate);
     memcpy(sorted_base, base, runs * sizeof *base);
     qsort(sorted, runs, sizeof *sorted, cmp_double);
+    qsort(cpu_rate, runs, sizeof *cpu_rate, cmp_double);
+    double median_cpu = cpu_rate[runs / 2];
     qsort(sorted_base, runs, sizeof *sorted_base, cmp_double);
     double median = sorted[runs / 2], best = sorted[runs - 1], median_base = sorted_base[runs / 2];
     char cpu[256] = "unknown";
@@ -160,6 +225,13 @@ int bench_encode(int argc, char **argv)
                               "records_per_s_best", best, "csv_read_records_per_s", median_base,
                               "encode_vs_csv_read", median / median_base, "max_rss_mib",
                               (double)cli_max_rss() / 1048576.0, "threads", "1");
+        json_t *rates = json_object();
+        for (size_t k = 0; k < npf; k++)
+            if (pf[k].hmacs_per_s > 0)
+                json_object_set_new(rates, pf[k].name, json_real(pf[k].hmacs_per_s));
+        json_object_set_new(o, "records_per_cpu_s", json_real(median_cpu));
+        json_object_set_new(o, "prf_kernel", json_string(bl_prf_kernel_name()));
+        json_object_set_new(o, "prf_hmacs_per_s", rates);
         char *s = json_dumps(o, JSON_INDENT(2));
         puts(s ? s : "{}");
         free(s);
@@ -170,13 +242,23 @@ int bench_encode(int argc, char **argv)
         printf("records:          %llu synthetic GP records x %llu runs\n",
                (unsigned long long)records, (unsigned long long)runs);
         printf("encode:           %.0f records/s median, %.0f best\n", median, best);
+        printf("encode, cpu time: %.0f records per CPU second median\n", median_cpu);
         printf("csv read alone:   %.0f records/s median (baseline, same process)\n", median_base);
         printf("encode/csv read:  %.2f\n", median / median_base);
         printf("peak memory:      %.1f MiB\n", (double)cli_max_rss() / 1048576.0);
+        printf("prf kernel:       %s (used by the encoder)\n", bl_prf_kernel_name());
+        for (size_t k = 0; k < npf; k++) {
+            if (pf[k].hmacs_per_s > 0)
+                printf("  %-8s        %.2f M HMAC-SHA256/s median\n", pf[k].name,
+                       pf[k].hmacs_per_s / 1e6);
+            else
+                printf("  %-8s        not run: this CPU lacks it\n", pf[k].name);
+        }
     }
 done:
     free(rate);
     free(base);
+    free(cpu_rate);
     bl_key_free(key);
     bl_profile_free(profile);
     bl_schema_free(schema);

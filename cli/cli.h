@@ -45,8 +45,13 @@ int cli_progress(void *user, const char *what, uint64_t done, uint64_t total);
 void cli_progress_done(void);
 /* Apply BLOOMLINK_KERNEL (scalar, avx2, avx512, auto) if set. */
 int cli_apply_kernel_env(void);
+/* Apply BLOOMLINK_PRF_KERNEL (a name from bl_prf_kernel_at, or auto) if set. */
+int cli_apply_prf_kernel_env(void);
 /* Seconds from a monotonic clock. */
 double cli_now(void);
+/* CPU seconds this process has used: unlike wall time, not inflated when
+   other processes share the cores. */
+double cli_cpu_now(void);
 /* Peak resident set size of this process in bytes. */
 uint64_t cli_max_rss(void);
 /* Parse an unsigned integer option value strictly; returns 0 on success. */

@@ -53,7 +53,7 @@ int main(int argc, char **argv)
         printf("bloomlink %s\n", bl_version_string());
         return EXIT_OK;
     }
-    if (cli_apply_kernel_env() != 0)
+    if (cli_apply_kernel_env() != 0 || cli_apply_prf_kernel_env() != 0)
         return EXIT_USAGE;
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name))

@@ -53,6 +53,13 @@ double cli_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+double cli_cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 uint64_t cli_max_rss(void)
 {
     struct rusage ru;
@@ -121,6 +128,20 @@ int cli_apply_kernel_env(void)
     bl_error err;
     bl_error_clear(&err);
     if (bl_set_kernel(kernel, &err) != BL_OK) {
+        cli_fail(&err);
+        return -1;
+    }
+    return 0;
+}
+
+int cli_apply_prf_kernel_env(void)
+{
+    const char *k = getenv("BLOOMLINK_PRF_KERNEL");
+    if (!k || !*k)
+        return 0;
+    bl_error err;
+    bl_error_clear(&err);
+    if (bl_set_prf_kernel(k, &err) != BL_OK) {
         cli_fail(&err);
         return -1;
     }

@@ -490,6 +490,32 @@ BL_EXPORT size_t bl_dice_scan(const uint64_t *one, uint32_t pop_one, const uint6
                               const uint32_t *pop_many, size_t n, size_t words, uint32_t num,
                               uint32_t den, uint32_t *out_idx);
 
+/**
+ * PRF kernels: the HMAC-SHA256 implementations the encoder hashes tokens
+ * with.  All give the same bytes (the encoding never depends on the
+ * kernel); they differ only in speed.  Names: "scalar" (portable reference),
+ * "openssl" (one message at a time through OpenSSL's own assembly),
+ * "shani1", "shani2", "shani4" (x86 SHA extensions, 1, 2 or 4 messages
+ * interleaved), "avx512" and "avx2" (16 or 8 messages, one per vector
+ * lane).  The best one this CPU runs is chosen on first use.
+ */
+/** Name of the PRF kernel in use. */
+BL_EXPORT const char *bl_prf_kernel_name(void);
+/** i-th compiled-in PRF kernel name, NULL past the last (available or not). */
+BL_EXPORT const char *bl_prf_kernel_at(size_t i);
+/** 1 if this CPU (and OS) can run the named PRF kernel ("auto": always). */
+BL_EXPORT int bl_prf_kernel_available(const char *name);
+/** Force a PRF kernel for this process ("auto" restores the best one). */
+BL_EXPORT BL_RESULT bl_status bl_set_prf_kernel(const char *name, bl_error *err);
+/**
+ * Benchmark workload: `count` HMACs with the named kernel, of 7-22 byte
+ * messages under 8 fixed public test keys in batches of 64 (the encoder's
+ * shape), folded into digest (XOR of all MACs; equal for every kernel).
+ * The caller times it.
+ */
+BL_EXPORT BL_RESULT bl_status bl_prf_kernel_run(const char *name, size_t count, uint8_t digest[32],
+                                                bl_error *err);
+
 /* -------------------------------------------------------- synthetic data */
 
 typedef struct bl_synth_options {

@@ -116,10 +116,11 @@ const bl_kernel_ops bl_kernel_ops_scalar_popcnt = {
 /* ------------------------------------------------------- kernel choice */
 
 /*
- * The library's one piece of process-wide mutable state: the kernel in force.
- * kernel_once runs choose_best() on first use, which also initialises
- * libgcc's CPU model (__builtin_cpu_init is not safe to race, so it runs only
- * here); afterwards only bl_set_kernel replaces the pointer.  It is atomic so
+ * Process-wide mutable state: the kernel in force (sha256.c keeps the other
+ * such pointer, for HMAC).  kernel_once runs choose_best() on first use,
+ * which also initialises libgcc's CPU model (through bl_cpu_init:
+ * __builtin_cpu_init is not safe to race); afterwards only bl_set_kernel
+ * replaces the pointer.  It is atomic so
  * that a bl_set_kernel in one thread never tears a read in another; a scan
  * that already fetched the old kernel finishes with it, which is harmless
  * because every kernel gives the same answer.
@@ -187,11 +188,22 @@ static const bl_kernel_ops *ops_for(bl_kernel k)
     return NULL;
 }
 
-static void choose_best(void)
+/* libgcc's CPU model is shared by every dispatcher in the library (Dice
+   here, HMAC in sha256.c), so it is initialised under one once-flag. */
+static pthread_once_t cpu_once = PTHREAD_ONCE_INIT;
+
+static void cpu_init(void)
 {
 #if BL_HAVE_X86_KERNELS
     __builtin_cpu_init();
 #endif
+}
+
+void bl_cpu_init(void) { pthread_once(&cpu_once, cpu_init); }
+
+static void choose_best(void)
+{
+    bl_cpu_init();
     atomic_store_explicit(&kernel_active, ops_for(BL_KERNEL_AUTO), memory_order_release);
 }
 
@@ -346,12 +358,14 @@ size_t bl_dice_scan(const uint64_t *one, uint32_t pop_one, const uint64_t *many,
 
 void bl_filter_xor_fold(const uint64_t *in, uint32_t bits, int folds, uint64_t *out)
 {
-    size_t words = bits / 64;
-    memmove(out, in, words * 8);
-    for (int k = 0; k < folds; k++) {
-        words /= 2;
-        for (size_t w = 0; w < words; w++)
-            out[w] ^= out[w + words];
+    /* Folding n times XORs the 2^n equal segments together; out holds only
+       the result (it is the next field's neighbour in a record). */
+    size_t in_words = bits / 64, out_words = (bits >> folds) / 64;
+    for (size_t w = 0; w < out_words; w++) {
+        uint64_t x = 0;
+        for (size_t k = w; k < in_words; k += out_words)
+            x ^= in[k];
+        out[w] = x;
     }
 }
 

@@ -113,4 +113,9 @@ const bl_kernel_ops *bl_kernel_ops_get(bl_kernel k);
    the value; perm is a keyed permutation of 0 .. 2 * bits - 1. */
 void bl_filter_xor_fold(const uint64_t *in, uint32_t bits, int folds, uint64_t *out);
 void bl_filter_balance(const uint64_t *in, uint32_t bits, const uint32_t *perm, uint64_t *out);
+
+/* Initialise libgcc's CPU model once for the whole library; every run-time
+   dispatcher calls this before __builtin_cpu_supports. */
+void bl_cpu_init(void);
+
 #endif

@@ -154,10 +154,14 @@ END_TEST
 START_TEST(fold_and_balance_known_answers)
 {
     uint64_t in[4] = {0x1ull, 0x0ull, 0x3ull, 0x8000000000000000ull}, out[4];
+    out[2] = out[3] = 0x5a5a5a5a5a5a5a5aull; /* beyond the folded size: must survive */
     bl_filter_xor_fold(in, 256, 1, out);
     ck_assert(out[0] == 0x2ull && out[1] == 0x8000000000000000ull);
+    ck_assert(out[2] == 0x5a5a5a5a5a5a5a5aull && out[3] == 0x5a5a5a5a5a5a5a5aull);
+    out[1] = 0x5a5a5a5a5a5a5a5aull;
     bl_filter_xor_fold(in, 256, 2, out);
     ck_assert(out[0] == (0x2ull ^ 0x8000000000000000ull));
+    ck_assert(out[1] == 0x5a5a5a5a5a5a5a5aull);
     uint32_t perm[256];
     for (uint32_t j = 0; j < 256; j++)
         perm[j] = j;

@@ -19,6 +19,7 @@ Suite *suite_tokenise(void);
 Suite *suite_encode(void);
 Suite *suite_encfile(void);
 Suite *suite_filter(void);
+Suite *suite_sha256(void);
 Suite *suite_synth(void);
 Suite *suite_banned(void);
 Suite *suite_clkhash(void);
