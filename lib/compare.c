@@ -42,25 +42,25 @@ uint32_t bl_compare_both(const bl_dataset *ds, uint32_t a, uint32_t b)
     return both;
 }
 
-/* Whether the pair's fields present on both sides include fields[f]; an
-   identity field counts only when a name is missing on one side (withheld
-   for want of a birth year), where it is the only evidence on names and so
-   never counts name agreement twice. */
-static int comparable(const bl_dataset *ds, size_t f, uint32_t a, uint32_t b)
+/* The fields to compare for a pair: those comparable on both sides, where
+   an identity field counts only when a name is missing on one side
+   (withheld for want of a birth year), where it is the only evidence on
+   names and so never counts name agreement twice.  Names missing, not
+   merely in other cohorts: across cohorts the year differs, and a father
+   and son of one name at one address would pass for a year typo. */
+static uint32_t compared_fields(const bl_dataset *ds, uint32_t a, uint32_t b)
 {
-    if (!(bl_compare_both(ds, a, b) >> f & 1))
-        return 0;
-    /* Names missing, not merely in other cohorts: across cohorts the year
-       differs, and a father and son of one name at one address would pass
-       for a year typo. */
+    uint32_t both = bl_compare_both(ds, a, b);
     uint32_t present = ds->present[a] & ds->present[b];
-    return !(ds->identity_mask >> f & 1) || (present & ds->name_mask) != ds->name_mask;
+    if ((present & ds->name_mask) == ds->name_mask)
+        both &= ~ds->identity_mask;
+    return both;
 }
 
 int bl_compare_field(const bl_dataset *ds, const bl_model *m, size_t f, uint32_t a, uint32_t b,
                      double *dice)
 {
-    if (!comparable(ds, f, a, b)) {
+    if (!(compared_fields(ds, a, b) >> f & 1)) {
         if (dice)
             *dice = -1;
         return 0;
@@ -105,8 +105,9 @@ static uint64_t apply_swaps(const bl_dataset *ds, const bl_model *m, uint32_t a,
 uint64_t bl_compare_pair(const bl_dataset *ds, const bl_model *m, uint32_t a, uint32_t b)
 {
     uint64_t g = 0;
+    uint32_t fields = compared_fields(ds, a, b);
     for (size_t f = 0; f < ds->field_count; f++)
-        if (comparable(ds, f, a, b))
+        if (fields >> f & 1)
             g |= (uint64_t)cross_level(ds, m, f, f, a, b, NULL) << (BL_GAMMA_BITS * f);
     return ds->swap_count ? apply_swaps(ds, m, a, b, g, NULL) : g;
 }
