@@ -85,22 +85,6 @@ AVX512_INLINE __m512i bswap512(__m512i x)
 #define MB_BSWAP(x) bswap512(x)
 #define MB_TRANSPOSE(rows, W) transpose16(rows, W)
 #include "sha256_mb_body.h"
-#undef MB_LANES
-#undef MB_V
-#undef MB_FN
-#undef MB_INLINE
-#undef MB_NAME
-#undef MB_ADD
-#undef MB_ROR
-#undef MB_SHR
-#undef MB_XOR3
-#undef MB_CH
-#undef MB_MAJ
-#undef MB_SET1
-#undef MB_LOAD
-#undef MB_STORE
-#undef MB_BSWAP
-#undef MB_TRANSPOSE
 
 /* ------------------------------------------------------------- AVX2 */
 
@@ -174,22 +158,6 @@ AVX2_INLINE __m256i ror256(__m256i x, int n)
 #define MB_BSWAP(x) bswap256(x)
 #define MB_TRANSPOSE(rows, W) transpose8(rows, W)
 #include "sha256_mb_body.h"
-#undef MB_LANES
-#undef MB_V
-#undef MB_FN
-#undef MB_INLINE
-#undef MB_NAME
-#undef MB_ADD
-#undef MB_ROR
-#undef MB_SHR
-#undef MB_XOR3
-#undef MB_CH
-#undef MB_MAJ
-#undef MB_SET1
-#undef MB_LOAD
-#undef MB_STORE
-#undef MB_BSWAP
-#undef MB_TRANSPOSE
 
 /* ------------------------------------------------------------ batches */
 

@@ -129,3 +129,20 @@ MB_FN static void MB_NAME(hmac_group)(const bl_hmac_job *jobs, size_t n,
 #undef MB_SSIG1
 #undef MB_ROUND
 #undef MB_ROUNDS8
+/* The parameters too, so the next target defines its own. */
+#undef MB_LANES
+#undef MB_V
+#undef MB_FN
+#undef MB_INLINE
+#undef MB_NAME
+#undef MB_ADD
+#undef MB_ROR
+#undef MB_SHR
+#undef MB_XOR3
+#undef MB_CH
+#undef MB_MAJ
+#undef MB_SET1
+#undef MB_LOAD
+#undef MB_STORE
+#undef MB_BSWAP
+#undef MB_TRANSPOSE
