@@ -342,6 +342,24 @@ static bl_status check_swap_groups(const bl_schema *s, const char *src, bl_error
     return BL_OK;
 }
 
+/* Each string of a parts array (blocking keys, identity fields); path names
+   the array, e.g. "blocking_keys[2].parts". */
+static bl_status parse_parts(bl_schema *s, json_t *parts, bl_key_part *out, const char *path,
+                             const char *src, bl_error *err)
+{
+    for (size_t j = 0; j < json_array_size(parts); j++) {
+        const char *pt = json_string_value(json_array_get(parts, j));
+        char ppath[96];
+        snprintf(ppath, sizeof ppath, "%s[%zu]", path, j);
+        if (!pt)
+            return SCHEMA_FAIL(ppath, "must be a string");
+        bl_status st = parse_part(s, pt, &out[j], ppath, src, err);
+        if (st != BL_OK)
+            return st;
+    }
+    return BL_OK;
+}
+
 static bl_status parse_schema(json_t *root, bl_schema *s, const char *src, bl_error *err)
 {
     static const char *const known[] = {"bloomlink_schema", "name", "clk", "hardening",
@@ -383,17 +401,14 @@ static bl_status parse_schema(json_t *root, bl_schema *s, const char *src, bl_er
         if (!json_is_array(parts) || json_array_size(parts) < 2 ||
             json_array_size(parts) > BL_MAX_KEY_PARTS)
             return SCHEMA_FAIL(path, "must list 2 to %d parts", BL_MAX_KEY_PARTS);
-        for (size_t j = 0; j < json_array_size(parts); j++) {
-            const char *pt = json_string_value(json_array_get(parts, j));
-            char ppath[96];
-            snprintf(ppath, sizeof ppath, "%s[%zu]", path, j);
-            if (!pt)
-                return SCHEMA_FAIL(ppath, "must be a string");
-            if ((st = parse_part(s, pt, &s->fields[i].parts[j], ppath, src, err)) != BL_OK)
-                return st;
-            if (s->fields[s->fields[i].parts[j].field].type == BL_FIELD_IDENTITY)
+        if ((st = parse_parts(s, parts, s->fields[i].parts, path, src, err)) != BL_OK)
+            return st;
+        for (size_t j = 0; j < json_array_size(parts); j++)
+            if (s->fields[s->fields[i].parts[j].field].type == BL_FIELD_IDENTITY) {
+                char ppath[96];
+                snprintf(ppath, sizeof ppath, "%s[%zu]", path, j);
                 return SCHEMA_FAIL(ppath, "an identity field cannot be made of another");
-        }
+            }
         s->fields[i].nparts = (int)json_array_size(parts);
     }
 
@@ -470,15 +485,10 @@ static bl_status parse_schema(json_t *root, bl_schema *s, const char *src, bl_er
                 json_array_size(parts) > BL_MAX_KEY_PARTS)
                 return SCHEMA_FAIL(path, "\"parts\" must list 1 to %d parts", BL_MAX_KEY_PARTS);
             bl_blocking_key *bk = &s->keys[i];
-            for (size_t j = 0; j < json_array_size(parts); j++) {
-                const char *pt = json_string_value(json_array_get(parts, j));
-                char ppath[96];
-                snprintf(ppath, sizeof ppath, "%s.parts[%zu]", path, j);
-                if (!pt)
-                    return SCHEMA_FAIL(ppath, "must be a string");
-                if ((st = parse_part(s, pt, &bk->parts[j], ppath, src, err)) != BL_OK)
-                    return st;
-            }
+            char ppath[80];
+            snprintf(ppath, sizeof ppath, "%s.parts", path);
+            if ((st = parse_parts(s, parts, bk->parts, ppath, src, err)) != BL_OK)
+                return st;
             bk->nparts = (int)json_array_size(parts);
             bk->name = strdup(kname);
             if (!bk->name)
