@@ -111,6 +111,11 @@ struct bl_encoder {
     uint64_t inject_enospc;
     cache_slot *cache;
     prf_batch *batch;
+    /* Cohort tags by birth year (year + 1; 0 = empty): the tag's message is
+       the year alone, so one HMAC per year serves every record, where the
+       PRF cache would not (tags are raw outputs, never cached). */
+    uint16_t cohort_year[64];
+    uint8_t cohort_tag[64][2];
     /* Hardening transforms: fields with xor_folds or balanced are built here
        first; balanced fields have a keyed permutation each. */
     uint64_t *build[BL_MAX_FIELDS];
@@ -127,15 +132,12 @@ struct bl_encoder {
 
 /* ------------------------------------------------------------ PRF */
 
-/* Slot of a 16-byte cache key: two word loads and a full 64-bit avalanche
-   (xorshift-multiply rounds), so every message byte reaches the index bits;
-   a weaker mix left the q-gram bytes out of the index and made the
-   direct-mapped table thrash. */
-static uint32_t slot_of(const uint8_t key[16])
+/* Slot of a 16-byte cache key (two little-endian words): a full 64-bit
+   avalanche (xorshift-multiply rounds), so every message byte reaches the
+   index bits; a weaker mix left the q-gram bytes out of the index and made
+   the direct-mapped table thrash. */
+static uint32_t slot_of(uint64_t a, uint64_t b)
 {
-    uint64_t a, b;
-    memcpy(&a, key, 8);
-    memcpy(&b, key + 8, 8);
     uint64_t h = a ^ (b * 0x9e3779b97f4a7c15ull);
     h ^= h >> 32;
     h *= 0xd6e8feb86659fd93ull;
@@ -184,20 +186,12 @@ static inline int key_equal(const uint8_t *a, const uint8_t *b)
 }
 
 /* Resolve every pending request: cache hits at once, misses as one batch
-   for the HMAC kernel, whose results then fill the cache. */
+   for the HMAC kernel, whose results then fill the cache.  Every slot was
+   prefetched when its request was queued. */
 static void prf_flush(bl_encoder *enc)
 {
     prf_batch *b = enc->batch;
     cache_slot *cache = enc->cache;
-    /* First touch every slot, so that misses to L2 and beyond overlap
-       instead of queueing one by one. */
-    for (size_t i = 0; i < b->n; i++) {
-        prf_req *r = &b->req[i];
-        if (r->slot == NO_SLOT)
-            continue;
-        r->slot = slot_of(b->arena + r->msg - 2);
-        __builtin_prefetch(&cache[r->slot]);
-    }
     size_t nj = 0;
     for (size_t i = 0; i < b->n; i++) {
         const prf_req *r = &b->req[i];
@@ -224,7 +218,14 @@ static void prf_flush(bl_encoder *enc)
 /* Queue PRF(msg) (counter 0) or PRF(msg ‖ counter) under key; tag names the
    key in the cache (raw outputs are never cached: they are unique per
    record).  Returns the request for the caller to say where the output
-   goes.  Flushes first when full. */
+   goes.  Flushes first when full.
+ *
+ * A cacheable message (at most CACHE_MSG bytes with its counter) has its
+ * cache key built in two registers, from a 16-byte load of msg masked to
+ * its length: so msg must have 16 readable bytes.  The slot is then known at
+ * once and prefetched, long before prf_flush reads it, and no 8-byte load
+ * ever waits on the byte stores that wrote the message (a failed store
+ * forward). */
 static prf_req *prf_add(bl_encoder *enc, const bl_hmac_key *key, uint8_t tag, const uint8_t *msg,
                         size_t len, uint32_t counter, uint8_t *raw, uint8_t raw_n)
 {
@@ -240,16 +241,42 @@ static prf_req *prf_add(bl_encoder *enc, const bl_hmac_key *key, uint8_t tag, co
     r->n1 = r->n2 = 0; /* the caller sets the sinks of a stream */
     r->msg = (uint16_t)(b->used + 2);
     r->len = (uint16_t)need;
-    int cached = need <= CACHE_MSG && !raw;
-    r->slot = cached ? 0 : NO_SLOT;
     uint8_t *p = b->arena + b->used;
-    memset(p, 0, CACHE_KEY);
-    p[0] = cached ? (uint8_t)(need + 1) : 0;
-    p[1] = tag;
-    memcpy(p + 2, msg, len);
-    if (counter)
-        p[2 + len] = (uint8_t)counter;
     b->used += room;
+    if (need > CACHE_MSG || raw) {
+        r->slot = NO_SLOT;
+        memset(p, 0, CACHE_KEY);
+        p[1] = tag;
+        memcpy(p + 2, msg, len);
+        if (counter)
+            p[2 + len] = (uint8_t)counter;
+        return r;
+    }
+    /* Key bytes: need + 1, tag, the message, its counter, zeros. */
+    uint64_t m0, m1;
+    memcpy(&m0, msg, 8);
+    memcpy(&m1, msg + 8, 8);
+    uint64_t lo = (uint64_t)(need + 1) | (uint64_t)tag << 8 | m0 << 16;
+    uint64_t hi = m0 >> 48 | m1 << 16;
+    size_t end = 2 + len; /* first byte after the message */
+    if (end < 8) {
+        lo &= (1ull << (8 * end)) - 1;
+        hi = 0;
+    } else if (end == 8) {
+        hi = 0;
+    } else if (end < 16) {
+        hi &= (1ull << (8 * (end - 8))) - 1;
+    }
+    if (counter) {
+        if (end < 8)
+            lo |= (uint64_t)(uint8_t)counter << (8 * end);
+        else
+            hi |= (uint64_t)(uint8_t)counter << (8 * (end - 8));
+    }
+    memcpy(p, &lo, 8);
+    memcpy(p + 8, &hi, 8);
+    r->slot = slot_of(lo, hi);
+    __builtin_prefetch(&enc->cache[r->slot]);
     return r;
 }
 
@@ -257,7 +284,8 @@ static prf_req *prf_add(bl_encoder *enc, const bl_hmac_key *key, uint8_t tag, co
    and the next n2 positions to f2 (may be NULL), so one stream (and one cache
    lookup per 16 positions) feeds a salted field's filter and its CLK bits.
    Block 0 of the stream is PRF(msg); block b > 0 is PRF(msg ‖ b), b as one
-   byte.  msg must fit the arena (tokens are at most 255 bytes). */
+   byte.  msg must fit the arena (tokens are at most 255 bytes) and have at
+   least 16 readable bytes (prf_add). */
 static void hash_token(bl_encoder *enc, const bl_hmac_key *key, uint8_t tag, const uint8_t *msg,
                        size_t len, uint64_t *f1, uint32_t bits1, uint32_t n1, uint64_t *f2,
                        uint32_t bits2, uint32_t n2)
@@ -631,10 +659,8 @@ static bl_status normalise_all(bl_encoder *enc, const char *const *raw, norm_val
     return BL_OK;
 }
 
-/* The parts' values joined by 0x1f into msg (at most cap bytes); 0 when a
-   part is missing, so the record has no such key or identity. */
-/* Bounded copy: blocking keys take several parts per record, and snprintf's
-   format parsing showed up in the encoder's profile. */
+/* Bounded copy without snprintf, whose format parsing showed up in the
+   encoder's profile. */
 static void copy_bounded(char *dst, size_t cap, const char *src)
 {
     size_t n = strnlen(src, cap - 1);
@@ -642,52 +668,58 @@ static void copy_bounded(char *dst, size_t cap, const char *src)
     dst[n] = '\0';
 }
 
+/* The parts' values joined by 0x1f into msg (at most cap bytes), each
+   written in place; 0 when a part is missing, so the record has no such key
+   or identity. */
 static size_t parts_value(const bl_key_part *parts, int nparts, const norm_values *nv, char *msg,
                           size_t cap)
 {
     size_t n = 0;
     for (int p = 0; p < nparts; p++) {
         const bl_key_part *part = &parts[p];
-        const char *v = nv->v[part->field];
-        char buf[VALUE_SIZE];
-        buf[0] = '\0';
+        const char *v = nv->v[part->field], *src = v;
+        char tmp[BL_SOUNDEX_SIZE + BL_POSTCODE_OUTWARD_SIZE];
+        size_t l = 0;
         switch (part->fn) {
         case BL_PART_VALUE:
-            copy_bounded(buf, sizeof buf, v);
+            l = strnlen(v, VALUE_SIZE - 1);
             break;
         case BL_PART_SOUNDEX:
-            bl_soundex(v, buf);
+            bl_soundex(v, tmp);
+            src = tmp;
+            l = strlen(tmp);
             break;
         case BL_PART_INITIAL:
-            if (*v) {
-                buf[0] = v[0];
-                buf[1] = '\0';
-            }
+            l = *v ? 1 : 0;
             break;
         case BL_PART_YEAR:
-            copy_bounded(buf, sizeof buf, nv->year[part->field]);
+            src = nv->year[part->field];
+            l = strnlen(src, sizeof nv->year[0] - 1);
             break;
         case BL_PART_OUTWARD:
-            bl_postcode_outward(v, buf);
+            bl_postcode_outward(v, tmp);
+            src = tmp;
+            l = strlen(tmp);
             break;
         case BL_PART_INITIALS: {
             const char *w = nv->v[part->field2];
             if (*v && *w) {
                 char a = v[0], b = w[0];
-                buf[0] = a < b ? a : b;
-                buf[1] = a < b ? b : a;
-                buf[2] = '\0';
+                tmp[0] = a < b ? a : b;
+                tmp[1] = a < b ? b : a;
+                src = tmp;
+                l = 2;
             }
             break;
         }
         }
-        size_t l = strlen(buf);
-        if (l == 0 || n + l + 2 > cap) {
+        /* Room for the part, its separator and the final NUL. */
+        if (l == 0 || l + 2 > cap - n) {
             bl_wipe(msg, n);
             msg[0] = '\0';
             return 0;
         }
-        memcpy(msg + n, buf, l);
+        memcpy(msg + n, src, l);
         n += l;
         msg[n++] = 0x1f;
     }
@@ -762,9 +794,20 @@ static bl_status encode_values(bl_encoder *enc, const char *record_id, const nor
        visible in the unsalted date filters, so it tells the service nothing
        new. */
     uint8_t cohort_mac[2] = {0, 0};
-    if (*salt)
-        prf_add(enc, &enc->cohort_prf, 0, (const uint8_t *)salt, strlen(salt), 0, cohort_mac,
-                sizeof cohort_mac);
+    int cohort_at = -1;
+    unsigned year = 0;
+    if (*salt) {
+        year = (unsigned)strtoul(salt, NULL, 10);
+        cohort_at = (int)(year & 63);
+        if (enc->cohort_year[cohort_at] == year + 1) {
+            memcpy(cohort_mac, enc->cohort_tag[cohort_at], 2);
+            cohort_at = -1;
+        } else {
+            enc->cohort_year[cohort_at] = 0; /* filled in once resolved */
+            prf_add(enc, &enc->cohort_prf, 0, (const uint8_t *)salt, strlen(salt), 0, cohort_mac,
+                    sizeof cohort_mac);
+        }
+    }
 
     uint64_t *clk = (uint64_t *)r->view.clk;
     bl_tokens toks;
@@ -807,7 +850,12 @@ static bl_status encode_values(bl_encoder *enc, const char *record_id, const nor
                 msg[4] = 0x1f;
                 n = 5;
             }
-            memcpy(msg + n, tok, tl);
+            /* A fixed 16-byte copy where the token buffer allows: a
+               variable-length memcpy is a library call per token. */
+            if (tl <= 16 && (size_t)(tok - toks.buf) + 16 <= sizeof toks.buf)
+                memcpy(msg + n, tok, 16);
+            else
+                memcpy(msg + n, tok, tl);
             n += tl;
             if (f->salted || !clk_on) {
                 hash_token(enc, &enc->field_prf[i], (uint8_t)i, msg, n, filter, f->bits, f->hashes,
@@ -820,13 +868,17 @@ static bl_status encode_values(bl_encoder *enc, const char *record_id, const nor
                 cm[0] = (uint8_t)i;
                 memcpy(cm + 1, salt, 4);
                 cm[5] = 0x1f;
-                memcpy(cm + 6, tok, tl);
+                memcpy(cm + 6, msg + n - tl, tl <= 16 ? 16 : tl);
                 hash_token(enc, &enc->clk_prf, (uint8_t)(64 + i), cm, tl + 6, clk, s->clk_bits,
                            f->clk_hashes, NULL, 0, 0);
             }
         }
     }
     prf_flush(enc);
+    if (cohort_at >= 0) {
+        memcpy(enc->cohort_tag[cohort_at], cohort_mac, 2);
+        enc->cohort_year[cohort_at] = (uint16_t)(year + 1);
+    }
     r->view.cohort = (uint16_t)(cohort_mac[0] | cohort_mac[1] << 8);
     if (*salt && !r->view.cohort)
         r->view.cohort = 1;

@@ -20,30 +20,65 @@ static int add(bl_tokens *t, const char *s, size_t n)
     return 0;
 }
 
-static bl_status qgrams(const bl_schema_field *f, const char *value, bl_tokens *t, bl_error *err)
+/* The value padded with q-1 '_' at both ends (postcodes lose their
+   spaces) into out; its length, or TOO_LONG beyond BL_QGRAM_INPUT_MAX. */
+#define TOO_LONG ((size_t)-1)
+#define BL_QGRAM_INPUT_MAX 511
+static size_t pad_value(const bl_schema_field *f, const char *value, char *out)
 {
-    char padded[512];
     size_t n = 0;
     int pad = f->padding ? f->q - 1 : 0;
     for (int i = 0; i < pad; i++)
-        padded[n++] = '_';
+        out[n++] = '_';
     for (const char *p = value; *p; p++) {
         if (f->type == BL_FIELD_POSTCODE && *p == ' ')
             continue;
-        if (n + (size_t)pad + 1 >= sizeof padded)
-            return bl_fail(err, BL_EINVALID, "value too long to tokenise");
-        padded[n++] = *p;
+        if (n + (size_t)pad + 1 > BL_QGRAM_INPUT_MAX)
+            return TOO_LONG;
+        out[n++] = *p;
     }
     for (int i = 0; i < pad; i++)
-        padded[n++] = '_';
-    if (n < (size_t)f->q) /* shorter than one q-gram: the value is its own token */
-        return add(t, padded, n) ? bl_fail(err, BL_EINVALID, "too many tokens") : BL_OK;
-    for (size_t i = 0; i + (size_t)f->q <= n; i++) {
-        char tok[32];
-        size_t len = (size_t)f->q;
-        memcpy(tok, padded + i, len);
+        out[n++] = '_';
+    return n;
+}
+
+static bl_status qgrams(const bl_schema_field *f, const char *value, bl_tokens *t, bl_error *err)
+{
+    /* Plain q-grams are windows onto the padded value, which is written into
+       the token buffer once: the encoder takes about forty per record, and
+       copying each one out cost as much as hashing the cached ones. */
+    char positional_buf[BL_QGRAM_INPUT_MAX + 1];
+    char *padded = f->positional ? positional_buf : t->buf;
+    _Static_assert(BL_TOKEN_BUF > BL_QGRAM_INPUT_MAX, "the padded value must fit the token buffer");
+    size_t n = pad_value(f, value, padded);
+    if (n == TOO_LONG)
+        return bl_fail(err, BL_EINVALID, "value too long to tokenise");
+    size_t q = (size_t)f->q;
+    if (n < q) { /* shorter than one q-gram: the value is its own token */
         if (f->positional)
-            len += (size_t)snprintf(tok + len, sizeof tok - len, "@%zu", i);
+            return add(t, padded, n) ? bl_fail(err, BL_EINVALID, "too many tokens") : BL_OK;
+        t->off[0] = 0;
+        t->len[0] = (uint8_t)n;
+        t->n = 1;
+        return BL_OK;
+    }
+    if (!f->positional) {
+        size_t count = n - q + 1;
+        if (count > BL_MAX_TOKENS || q > 255)
+            return bl_fail(err, BL_EINVALID, "value has too many tokens (at most %d)",
+                           BL_MAX_TOKENS);
+        for (size_t i = 0; i < count; i++) {
+            t->off[i] = (uint16_t)i;
+            t->len[i] = (uint8_t)q;
+        }
+        t->n = (int)count;
+        return BL_OK;
+    }
+    for (size_t i = 0; i + q <= n; i++) {
+        char tok[32];
+        size_t len = q;
+        memcpy(tok, padded + i, len);
+        len += (size_t)snprintf(tok + len, sizeof tok - len, "@%zu", i);
         if (add(t, tok, len))
             return bl_fail(err, BL_EINVALID, "value has too many tokens (at most %d)", BL_MAX_TOKENS);
     }

@@ -58,6 +58,30 @@ START_TEST(date_tokens_survive_day_month_swap)
 }
 END_TEST
 
+/* At most BL_MAX_TOKENS q-grams: one more makes the value invalid, never
+   truncated; and the windows onto the padded value are the right ones. */
+START_TEST(token_limits)
+{
+    bl_schema_field f = {.name = "n", .type = BL_FIELD_NAME, .q = 2, .padding = 1};
+    bl_tokens t;
+    char v[600];
+    memset(v, 'A', sizeof v);
+    v[BL_MAX_TOKENS - 1] = '\0'; /* 159 letters + 2 pads: 160 bigrams */
+    v[7] = 'B';
+    ck_assert_int_eq(bl_tokenise(&f, v, &t, NULL), BL_OK);
+    ck_assert_int_eq(t.n, BL_MAX_TOKENS);
+    ck_assert(!memcmp(t.buf + t.off[0], "_A", 2));
+    ck_assert(!memcmp(t.buf + t.off[7], "AB", 2) && !memcmp(t.buf + t.off[8], "BA", 2));
+    ck_assert(!memcmp(t.buf + t.off[BL_MAX_TOKENS - 1], "A_", 2));
+    v[BL_MAX_TOKENS - 1] = 'A';
+    v[BL_MAX_TOKENS] = '\0';
+    ck_assert_int_eq(bl_tokenise(&f, v, &t, NULL), BL_EINVALID);
+    v[BL_MAX_TOKENS] = 'A';
+    v[sizeof v - 1] = '\0'; /* beyond the 511-byte padded limit */
+    ck_assert_int_eq(bl_tokenise(&f, v, &t, NULL), BL_EINVALID);
+}
+END_TEST
+
 Suite *suite_tokenise(void)
 {
     Suite *s = suite_create("tokenise");
@@ -65,6 +89,7 @@ Suite *suite_tokenise(void)
     tcase_add_test(tc, padded_bigrams);
     tcase_add_test(tc, postcode_drops_space);
     tcase_add_test(tc, date_tokens_survive_day_month_swap);
+    tcase_add_test(tc, token_limits);
     suite_add_tcase(s, tc);
     return s;
 }
