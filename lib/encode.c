@@ -98,6 +98,10 @@ typedef struct prf_batch {
     size_t n, used;
 } prf_batch;
 
+/* Cohort-tag slots, by year modulo: a power of two above a lifetime's span
+   of birth years, so living people's years never share a slot. */
+#define COHORT_SLOTS 128
+
 struct bl_encoder {
     const bl_schema *schema;
     const bl_profile *profile;
@@ -114,8 +118,8 @@ struct bl_encoder {
     /* Cohort tags by birth year (year + 1; 0 = empty): the tag's message is
        the year alone, so one HMAC per year serves every record, where the
        PRF cache would not (tags are raw outputs, never cached). */
-    uint16_t cohort_year[64];
-    uint8_t cohort_tag[64][2];
+    uint16_t cohort_year[COHORT_SLOTS];
+    uint8_t cohort_tag[COHORT_SLOTS][2];
     /* Hardening transforms: fields with xor_folds or balanced are built here
        first; balanced fields have a keyed permutation each. */
     uint64_t *build[BL_MAX_FIELDS];
@@ -801,7 +805,7 @@ static bl_status encode_values(bl_encoder *enc, const char *record_id, const nor
     unsigned year = 0;
     if (*salt) {
         year = (unsigned)strtoul(salt, NULL, 10);
-        cohort_at = (int)(year & 63);
+        cohort_at = (int)(year & (COHORT_SLOTS - 1));
         if (enc->cohort_year[cohort_at] == year + 1) {
             memcpy(cohort_mac, enc->cohort_tag[cohort_at], 2);
             cohort_at = -1;
