@@ -1021,14 +1021,53 @@ static bl_status write_content_row(const bl_encoder *enc, bl_atomic_file *conten
     return st;
 }
 
-/* Set of record tokens seen, for duplicate-id detection: open addressing on
-   the first 8 token bytes (memory grows with records, not with file bytes). */
+/*
+ * Set of the record tokens seen, for duplicate-id detection (memory grows
+ * with records, not with file bytes).  A token is identified, as ever, by
+ * its first 8 bytes, but placed by a hash of the record id it came from:
+ * the slot is then known when the row is read and is prefetched while the
+ * row is encoded.  Probed only after encoding, it cost a miss into a table
+ * of several MiB per record, about 3% of the encoder.
+ */
+typedef struct seen_slot {
+    uint64_t place; /* id_hash of the record id */
+    uint64_t token; /* first 8 token bytes; 0 = empty */
+} seen_slot;
+
 typedef struct token_set {
-    uint64_t *slots;
+    seen_slot *slots;
     size_t cap, n;
 } token_set;
 
-static int token_set_add(token_set *ts, const uint8_t *token)
+/* Placement only, so any well-mixed hash will do: 8 bytes at a time, then a
+   64-bit avalanche. */
+static uint64_t id_hash(const char *id)
+{
+    size_t n = strlen(id);
+    uint64_t h = 0x243f6a8885a308d3ull ^ n;
+    for (; n >= 8; n -= 8, id += 8) {
+        uint64_t w;
+        memcpy(&w, id, 8);
+        h = (h ^ w) * 0x9fb21c651e98df25ull;
+        h ^= h >> 29;
+    }
+    uint64_t w = 0;
+    memcpy(&w, id, n);
+    h = (h ^ w) * 0x9fb21c651e98df25ull;
+    h ^= h >> 32;
+    h *= 0xd6e8feb86659fd93ull;
+    h ^= h >> 32;
+    return h;
+}
+
+static void token_set_prefetch(const token_set *ts, uint64_t place)
+{
+    if (ts->cap)
+        __builtin_prefetch(&ts->slots[place & (ts->cap - 1)]);
+}
+
+/* 1 if the token was there already, 0 if added, -1 when memory is short. */
+static int token_set_add(token_set *ts, uint64_t place, const uint8_t *token)
 {
     uint64_t k;
     memcpy(&k, token, 8);
@@ -1036,13 +1075,13 @@ static int token_set_add(token_set *ts, const uint8_t *token)
         k = 1;
     if ((ts->n + 1) * 2 > ts->cap) {
         size_t ncap = ts->cap ? ts->cap * 2 : 1 << 16;
-        uint64_t *ns = calloc(ncap, sizeof *ns);
+        seen_slot *ns = calloc(ncap, sizeof *ns);
         if (!ns)
             return -1;
         for (size_t i = 0; i < ts->cap; i++)
-            if (ts->slots[i]) {
-                size_t j = ts->slots[i] & (ncap - 1);
-                while (ns[j])
+            if (ts->slots[i].token) {
+                size_t j = ts->slots[i].place & (ncap - 1);
+                while (ns[j].token)
                     j = (j + 1) & (ncap - 1);
                 ns[j] = ts->slots[i];
             }
@@ -1050,13 +1089,13 @@ static int token_set_add(token_set *ts, const uint8_t *token)
         ts->slots = ns;
         ts->cap = ncap;
     }
-    size_t j = k & (ts->cap - 1);
-    while (ts->slots[j]) {
-        if (ts->slots[j] == k)
+    size_t j = place & (ts->cap - 1);
+    while (ts->slots[j].token) {
+        if (ts->slots[j].token == k)
             return 1;
         j = (j + 1) & (ts->cap - 1);
     }
-    ts->slots[j] = k;
+    ts->slots[j] = (seen_slot){place, k};
     ts->n++;
     return 0;
 }
@@ -1145,6 +1184,8 @@ bl_status bl_encoder_encode_csv(bl_encoder *enc, const char *in_path, const char
             stats.records_rejected++;
             continue;
         }
+        uint64_t place = id_hash(rid);
+        token_set_prefetch(&seen, place);
         const char *raw[BL_MAX_FIELDS];
         if ((st = row_values(enc, row, raw, given, family, &stats, err)) != BL_OK ||
             (st = normalise_all(enc, raw, nv, &stats, err)) != BL_OK ||
@@ -1152,7 +1193,7 @@ bl_status bl_encoder_encode_csv(bl_encoder *enc, const char *in_path, const char
             bl_error_locate(err, in_path, line, -1, NULL);
             goto done;
         }
-        int dup = token_set_add(&seen, enc->rec.token);
+        int dup = token_set_add(&seen, place, enc->rec.token);
         if (dup < 0) {
             st = bl_fail(err, BL_ENOMEM, "out of memory");
             goto done;
