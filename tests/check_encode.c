@@ -539,6 +539,54 @@ START_TEST(content_file_has_token_content_and_derived_columns)
 }
 END_TEST
 
+/* A record id seen before is rejected and counted, the first row kept;
+   enough rows that the seen-set grows (and re-places its entries) twice. */
+START_TEST(duplicate_record_ids_keep_the_first)
+{
+    fixture fx;
+    setup(&fx, 8);
+    char *dir = test_tmpdir();
+    char in[4096], out[4096], ids[4096];
+    snprintf(in, sizeof in, "%s/in.csv", dir);
+    snprintf(out, sizeof out, "%s/out.ble", dir);
+    snprintf(ids, sizeof ids, "%s/ids.csv", dir);
+    enum { ROWS = 70000 };
+    FILE *f = fopen(in, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("Id,Given,Family,DOB,Sex,Postcode,NHS,Event\n", f);
+    for (int i = 0; i < ROWS; i++) {
+        /* Every 7th row repeats the id of a row 5,000 or 60,000 rows back. */
+        int id = i % 7 == 6 && i >= 60000 ? i - 60000 : i % 7 == 6 && i >= 5000 ? i - 5000 : i;
+        fprintf(f, "r%d,Name%d,Family%d,01/01/1990,F,OX1 1AA,,x\n", id, i % 97, i % 31);
+    }
+    fclose(f);
+    int dups = 0;
+    for (int i = 0; i < ROWS; i++)
+        dups += i % 7 == 6 && i >= 5000;
+    bl_encode_stats st;
+    bl_error err;
+    bl_error_clear(&err);
+    ck_assert_msg(bl_encoder_encode_csv(fx.enc, in, out, NULL, ids, NULL, NULL, &st, &err) == BL_OK,
+                  "%s", err.text);
+    ck_assert_uint_eq(st.records_read, ROWS);
+    ck_assert_uint_eq(st.duplicate_record_id, (uint64_t)dups);
+    ck_assert_uint_eq(st.records_rejected, (uint64_t)dups);
+    ck_assert_uint_eq(st.records_encoded, (uint64_t)(ROWS - dups));
+    /* The id map lists each kept id once. */
+    f = fopen(ids, "r");
+    char line[256];
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+    int n = 0;
+    while (fgets(line, sizeof line, f))
+        n++;
+    fclose(f);
+    ck_assert_int_eq(n, ROWS - dups);
+    rm_rf(dir);
+    free(dir);
+    teardown(&fx);
+}
+END_TEST
+
 Suite *suite_encode(void)
 {
     Suite *s = suite_create("encode");
@@ -556,6 +604,7 @@ Suite *suite_encode(void)
     tcase_add_test(tc, encoding_pinned_for_every_prf_kernel);
     tcase_add_test(tc, csv_errors_and_no_partial_outputs);
     tcase_add_test(tc, content_file_has_token_content_and_derived_columns);
+    tcase_add_test(tc, duplicate_record_ids_keep_the_first);
     suite_add_tcase(s, tc);
     return s;
 }
