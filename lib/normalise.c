@@ -183,18 +183,22 @@ static int wl_putc(struct wordlist *l, char c, unsigned flags)
     return 0;
 }
 
-static int word_is(const struct wordlist *l, size_t i, const char *s)
+/* Whether the n bytes at s are one of the words in list (NULL-terminated).
+   The first letters are compared before any strlen: names are checked
+   against the title, suffix and particle lists word by word. */
+static int text_in(const char *s, size_t n, const char *const *list)
 {
-    size_t n = strlen(s);
-    return l->w[i].len == n && memcmp(l->text + l->w[i].off, s, n) == 0;
+    if (n == 0)
+        return 0; /* no list has an empty word */
+    for (; *list; list++)
+        if ((*list)[0] == s[0] && strlen(*list) == n && memcmp(s, *list, n) == 0)
+            return 1;
+    return 0;
 }
 
 static int word_in(const struct wordlist *l, size_t i, const char *const *list)
 {
-    for (; *list; list++)
-        if (word_is(l, i, *list))
-            return 1;
-    return 0;
+    return text_in(l->text + l->w[i].off, l->w[i].len, list);
 }
 
 static void wl_remove_front(struct wordlist *l, size_t k)
@@ -325,13 +329,29 @@ static int put_folded(struct wordlist *l, int32_t cp, unsigned flags, int keep_d
  * appears in them, only the byte offset (plus `base`, where `in` starts in
  * the caller's value).
  */
-static bl_status tokenise(const char *in, size_t len, size_t base, int keep_digits,
+static bl_status tokenise(const char *in, size_t len, size_t base, int keep_digits, int fast,
                           const char *what, struct wordlist *l, bl_error *err)
 {
     const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)in;
     size_t pos = 0;
     l->in_word = 0;
     while (pos < len) {
+        if (fast && p[pos] < 0x80) {
+            /* A byte below 0x80 is a whole character (utf8proc_iterate hands
+               it back as it is), and these are put_folded's cases for it: no
+               extra_letter is below U+00DF, and case_flags is the letter's
+               case.  Saves the table scan and the calls on every letter. */
+            int c = p[pos++], rc = 0;
+            if (a_alpha(c))
+                rc = wl_putc(l, (char)a_toupper(c), a_upper(c) ? WF_UPPER : WF_LOWER);
+            else if (a_digit(c) && keep_digits)
+                rc = wl_putc(l, (char)c, 0);
+            else if (!is_joiner(c))
+                l->in_word = 0;
+            if (rc < 0)
+                return bl_fail(err, BL_ENOMEM, "out of memory normalising a %s", what);
+            continue;
+        }
         utf8proc_int32_t cp;
         utf8proc_ssize_t n = utf8proc_iterate(p + pos, (utf8proc_ssize_t)(len - pos), &cp);
         if (n <= 0)
@@ -419,40 +439,111 @@ static void drop_titles(struct wordlist *l)
 }
 
 static bl_status name_words(const char *in, size_t len, size_t base, int keep_digits,
-                            int titles_too, const char *what, struct wordlist *l, bl_error *err)
+                            int titles_too, int fast, const char *what, struct wordlist *l,
+                            bl_error *err)
 {
-    bl_status st = tokenise(in, len, base, keep_digits, what, l, err);
+    bl_status st = tokenise(in, len, base, keep_digits, fast, what, l, err);
     if (st == BL_OK && titles_too)
         drop_titles(l);
     return st;
 }
 
-bl_status bl_normalise_name(const char *in, char *out, size_t out_size, bl_error *err)
+/*
+ * bl_normalise_name for a value that is all ASCII, as nearly every name in an
+ * English extract is, written straight to out without utf8proc or a word
+ * list.  Below 0x80 tokenise takes each byte as one code point and classify()
+ * alone decides: a letter goes upper-cased into the current word, a joiner
+ * (' - `) writes nothing and keeps the word going, anything else (digits too,
+ * as names drop them) ends the word; emit then joins the words with single
+ * spaces.  Returns 0 and leaves the value to the general path for any byte
+ * >= 0x80, for a leading title or trailing suffix (drop_titles' business),
+ * and when the result might not fit (the general path words that error).
+ */
+static int name_ascii(const char *in, char *out, size_t out_size)
+{
+    size_t o = 0, nwords = 0, first_len = 0, last_off = 0;
+    int in_word = 0;
+    for (const unsigned char *p = (const unsigned char *)in; *p; p++) {
+        int c = *p;
+        if (a_alpha(c)) {
+            if (o + 3 > out_size) /* room for a space, the letter and the NUL */
+                return 0;
+            if (!in_word) {
+                if (nwords++ > 0) {
+                    if (nwords == 2)
+                        first_len = o;
+                    out[o++] = ' ';
+                }
+                last_off = o;
+                in_word = 1;
+            }
+            out[o++] = (char)a_toupper(c);
+        } else if (c >= 0x80) {
+            return 0;
+        } else if (!is_joiner(c)) {
+            in_word = 0;
+        }
+    }
+    if (nwords == 1)
+        first_len = o;
+    if (nwords > 1 && (text_in(out, first_len, titles) ||
+                       text_in(out + last_off, o - last_off, suffixes)))
+        return 0;
+    out[o] = '\0';
+    return 1;
+}
+
+static bl_status normalise_name(const char *in, char *out, size_t out_size, int fast,
+                                bl_error *err)
 {
     bl_status st = check_out(out, out_size, 1, "bl_normalise_name", err);
     if (st != BL_OK || !in)
         return st;
+    if (fast && name_ascii(in, out, out_size))
+        return BL_OK;
+    out[0] = '\0'; /* whatever name_ascii left, the general path's errors leave "" */
     struct wordlist l;
     wl_init(&l);
-    st = name_words(in, strlen(in), 0, 0, 1, "name", &l, err);
+    st = name_words(in, strlen(in), 0, 0, 1, fast, "name", &l, err);
     if (st == BL_OK)
         st = emit(&l, 0, l.n, out, out_size, "name", err);
     wl_free(&l);
     return st;
 }
 
-bl_status bl_normalise_text(const char *in, char *out, size_t out_size, bl_error *err)
+bl_status bl_normalise_name(const char *in, char *out, size_t out_size, bl_error *err)
+{
+    return normalise_name(in, out, out_size, 1, err);
+}
+
+bl_status bl_normalise_name_general(const char *in, char *out, size_t out_size, bl_error *err)
+{
+    return normalise_name(in, out, out_size, 0, err);
+}
+
+static bl_status normalise_text(const char *in, char *out, size_t out_size, int fast,
+                                bl_error *err)
 {
     bl_status st = check_out(out, out_size, 1, "bl_normalise_text", err);
     if (st != BL_OK || !in)
         return st;
     struct wordlist l;
     wl_init(&l);
-    st = name_words(in, strlen(in), 0, 1, 0, "text", &l, err);
+    st = name_words(in, strlen(in), 0, 1, 0, fast, "text", &l, err);
     if (st == BL_OK)
         st = emit(&l, 0, l.n, out, out_size, "text", err);
     wl_free(&l);
     return st;
+}
+
+bl_status bl_normalise_text(const char *in, char *out, size_t out_size, bl_error *err)
+{
+    return normalise_text(in, out, out_size, 1, err);
+}
+
+bl_status bl_normalise_text_general(const char *in, char *out, size_t out_size, bl_error *err)
+{
+    return normalise_text(in, out, out_size, 0, err);
 }
 
 /* A word typed in capitals (two letters or more, so initials do not count)
@@ -507,8 +598,8 @@ static void split_words(const struct wordlist *l, size_t *ff, size_t *ft, size_t
         *ff = extend_particles(l, n - 1);
 }
 
-bl_status bl_normalise_full_name(const char *in, char *given, size_t given_size, char *family,
-                                 size_t family_size, bl_error *err)
+static bl_status normalise_full_name(const char *in, char *given, size_t given_size,
+                                     char *family, size_t family_size, int fast, bl_error *err)
 {
     bl_status st = check_out(given, given_size, 1, "bl_normalise_full_name", err);
     if (st == BL_OK)
@@ -521,16 +612,16 @@ bl_status bl_normalise_full_name(const char *in, char *given, size_t given_size,
     const char *comma = strchr(in, ',');
     if (comma) {
         /* "FAMILY, Given Middle": every word before the comma is family. */
-        st = name_words(in, (size_t)(comma - in), 0, 0, 1, "name", &fam, err);
+        st = name_words(in, (size_t)(comma - in), 0, 0, 1, fast, "name", &fam, err);
         if (st == BL_OK)
             st = name_words(comma + 1, strlen(comma + 1), (size_t)(comma + 1 - in), 0, 1,
-                            "name", &giv, err);
+                            fast, "name", &giv, err);
         if (st == BL_OK)
             st = emit(&fam, 0, fam.n, family, family_size, "family name", err);
         if (st == BL_OK)
             st = emit(&giv, 0, giv.n ? 1 : 0, given, given_size, "given name", err);
     } else {
-        st = name_words(in, strlen(in), 0, 0, 1, "name", &fam, err);
+        st = name_words(in, strlen(in), 0, 0, 1, fast, "name", &fam, err);
         if (st == BL_OK && fam.n == 1) {
             /* One word: more often a surname-only record than a given name. */
             st = emit(&fam, 0, 1, family, family_size, "family name", err);
@@ -547,6 +638,18 @@ bl_status bl_normalise_full_name(const char *in, char *given, size_t given_size,
     wl_free(&fam);
     wl_free(&giv);
     return st;
+}
+
+bl_status bl_normalise_full_name(const char *in, char *given, size_t given_size, char *family,
+                                 size_t family_size, bl_error *err)
+{
+    return normalise_full_name(in, given, given_size, family, family_size, 1, err);
+}
+
+bl_status bl_normalise_full_name_general(const char *in, char *given, size_t given_size,
+                                         char *family, size_t family_size, bl_error *err)
+{
+    return normalise_full_name(in, given, given_size, family, family_size, 0, err);
 }
 
 /* ---------------------------------------------------------------- soundex */
