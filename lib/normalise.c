@@ -909,11 +909,102 @@ static int match_date(const char *s, const char *e, const char *f, struct parsed
     return s == e;
 }
 
+/* "YYYYMMDD" of a valid date (four-digit year): the general path's
+   snprintf "%04d%02d%02d" without the format parsing. */
+static void put_yyyymmdd(char *out, int y, int m, int d)
+{
+    for (int i = 3; i >= 0; i--, y /= 10)
+        out[i] = (char)('0' + y % 10);
+    out[4] = (char)('0' + m / 10);
+    out[5] = (char)('0' + m % 10);
+    out[6] = (char)('0' + d / 10);
+    out[7] = (char)('0' + d % 10);
+    out[8] = '\0';
+}
+
+/* Month 1..12 whose first three letters are at s (any case), else 0. */
+static int month_abbrev(const char *s)
+{
+    for (int m = 0; m < 12; m++)
+        if (a_toupper((unsigned char)s[0]) == month_names[m][0] &&
+            a_toupper((unsigned char)s[1]) == month_names[m][1] &&
+            a_toupper((unsigned char)s[2]) == month_names[m][2])
+            return m + 1;
+    return 0;
+}
+
+/*
+ * bl_normalise_date_ex for the common case: the first format is made only of
+ * %d, %m or %b/%B, %Y and literal characters other than blanks ("%d/%m/%Y",
+ * "%Y-%m-%d", "%Y%m%d", "%d-%b-%Y"), and the value fills it with every
+ * field at full width and nothing around it ("05/03/1987", "05-Mar-1987"),
+ * naming a real date that is not in the future.  The general path would
+ * agree step by step:
+ *  - its format check passes: the first format has one day, one month and
+ *    one year and no other directive (counted here); the others are checked
+ *    here;
+ *  - trimming changes nothing, as the value starts and ends with a digit, a
+ *    letter of a month or a literal that is not a blank;
+ *  - match_date reads the very same fields from the first format: %d and %m
+ *    take at most two digits, %Y exactly four, all greedily; take_month
+ *    takes the longest month name, and with no letter after the three here
+ *    only these three match (every longer name, and "Sept", has a fourth);
+ *    an identical byte passes its case-blind literal test; and a real date
+ *    is within its field ranges (day 1..31, month 1..12);
+ *  - the calendar (with the year range) and future checks are its own.
+ * Returns 0, leaving the value to the general path, whenever any of that is
+ * not so, including every value it would reject.
+ */
+static int date_fixed(const char *in, const char *const *formats, size_t nformats,
+                      long not_after, char *out)
+{
+    for (size_t i = 1; i < nformats; i++)
+        if (bl_date_format_check(formats[i], NULL) != BL_OK)
+            return 0;
+    const char *s = in;
+    int y = 0, m = 0, d = 0, ny = 0, nm = 0, nd = 0;
+    for (const char *f = formats[0]; *f; f++) {
+        if (*f != '%') {
+            if (a_space((unsigned char)*f) || *s != *f)
+                return 0;
+            s++;
+            continue;
+        }
+        f++;
+        if (*f == 'b' || *f == 'B') {
+            if (!(m = month_abbrev(s)) || a_alpha((unsigned char)s[3]))
+                return 0;
+            s += 3;
+            nm++;
+            continue;
+        }
+        int width = *f == 'Y' ? 4 : *f == 'm' || *f == 'd' ? 2 : 0, v = 0;
+        if (width == 0) /* another directive, or a lone '%' */
+            return 0;
+        for (int i = 0; i < width; i++, s++) {
+            if (!a_digit((unsigned char)*s))
+                return 0;
+            v = v * 10 + (*s - '0');
+        }
+        if (*f == 'Y')
+            y = v, ny++;
+        else if (*f == 'm')
+            m = v, nm++;
+        else
+            d = v, nd++;
+    }
+    if (*s || ny != 1 || nm != 1 || nd != 1 || !bl_date_valid(y, m, d) ||
+        (not_after > 0 && (long)y * 10000 + m * 100 + d > not_after))
+        return 0;
+    put_yyyymmdd(out, y, m, d);
+    return 1;
+}
+
 static const char *const default_formats[] = {"%Y-%m-%d", "%d/%m/%Y", "%Y%m%d"};
 
-bl_status bl_normalise_date_ex(const char *in, const char *const *formats, size_t nformats,
-                               long not_after, char *out, size_t out_size, int *is_future,
-                               bl_error *err)
+static bl_status normalise_date(const char *in, const char *const *formats, size_t nformats,
+                                long not_after, char *out, size_t out_size, int *is_future,
+                                int fast, bl_error *err)
 {
     if (is_future)
         *is_future = 0;
@@ -924,6 +1015,8 @@ bl_status bl_normalise_date_ex(const char *in, const char *const *formats, size_
         formats = default_formats;
         nformats = sizeof default_formats / sizeof default_formats[0];
     }
+    if (fast && date_fixed(in, formats, nformats, not_after, out))
+        return BL_OK;
     for (size_t i = 0; i < nformats; i++)
         if ((st = bl_date_format_check(formats[i], err)) != BL_OK)
             return st;
@@ -932,8 +1025,9 @@ bl_status bl_normalise_date_ex(const char *in, const char *const *formats, size_
     trim(in, &s, &e);
     if (s == e)
         return BL_OK;
+    /* The value for messages, made printable only when one is needed. */
     char shown[48];
-    printable(s, (size_t)(e - s), shown, sizeof shown);
+    size_t n = (size_t)(e - s);
 
     struct parsed_date p = {0, 0, 0, 0};
     size_t i;
@@ -950,8 +1044,8 @@ bl_status bl_normalise_date_ex(const char *in, const char *const *formats, size_
                 break;
             used += (size_t)w;
         }
-        return bl_fail(err, BL_EINVALID, "date '%s' matches none of the formats %s", shown,
-                       tried);
+        return bl_fail(err, BL_EINVALID, "date '%s' matches none of the formats %s",
+                       printable(s, n, shown, sizeof shown), tried);
     }
     if (p.two_digit_year) {
         /* The latest century that does not put the date after the limit: for
@@ -964,19 +1058,38 @@ bl_status bl_normalise_date_ex(const char *in, const char *const *formats, size_
         p.y = (int)y;
     }
     if (p.y < MIN_YEAR || p.y > MAX_YEAR)
-        return bl_fail(err, BL_EINVALID, "date '%s': year %d is outside %d..%d", shown, p.y,
-                       MIN_YEAR, MAX_YEAR);
+        return bl_fail(err, BL_EINVALID, "date '%s': year %d is outside %d..%d",
+                       printable(s, n, shown, sizeof shown), p.y, MIN_YEAR, MAX_YEAR);
     if (!bl_date_valid(p.y, p.m, p.d))
         return bl_fail(err, BL_EINVALID, "date '%s' does not exist (month %d of %d has %d days)",
-                       shown, p.m, p.y, days_in_month(p.y, p.m));
+                       printable(s, n, shown, sizeof shown), p.m, p.y,
+                       days_in_month(p.y, p.m));
     long ymd = (long)p.y * 10000 + p.m * 100 + p.d;
     if (not_after > 0 && ymd > not_after) {
         if (is_future)
             *is_future = 1;
-        return bl_fail(err, BL_EINVALID, "future date '%s' (after %ld)", shown, not_after);
+        return bl_fail(err, BL_EINVALID, "future date '%s' (after %ld)",
+                       printable(s, n, shown, sizeof shown), not_after);
     }
-    snprintf(out, out_size, "%04d%02d%02d", p.y, p.m, p.d);
+    if (fast)
+        put_yyyymmdd(out, p.y, p.m, p.d);
+    else
+        snprintf(out, out_size, "%04d%02d%02d", p.y, p.m, p.d);
     return BL_OK;
+}
+
+bl_status bl_normalise_date_ex(const char *in, const char *const *formats, size_t nformats,
+                               long not_after, char *out, size_t out_size, int *is_future,
+                               bl_error *err)
+{
+    return normalise_date(in, formats, nformats, not_after, out, out_size, is_future, 1, err);
+}
+
+bl_status bl_normalise_date_general(const char *in, const char *const *formats,
+                                    size_t nformats, long not_after, char *out,
+                                    size_t out_size, int *is_future, bl_error *err)
+{
+    return normalise_date(in, formats, nformats, not_after, out, out_size, is_future, 0, err);
 }
 
 int bl_date_salvage_year(const char *in, const char *const *formats, size_t nformats,

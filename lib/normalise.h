@@ -79,5 +79,8 @@ bl_status bl_normalise_name_general(const char *in, char *out, size_t out_size, 
 bl_status bl_normalise_text_general(const char *in, char *out, size_t out_size, bl_error *err);
 bl_status bl_normalise_full_name_general(const char *in, char *given, size_t given_size,
                                          char *family, size_t family_size, bl_error *err);
+bl_status bl_normalise_date_general(const char *in, const char *const *formats, size_t nformats,
+                                    long not_after_yyyymmdd, char *out, size_t out_size,
+                                    int *is_future, bl_error *err);
 
 #endif
