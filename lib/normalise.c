@@ -1144,11 +1144,21 @@ static int in_list(const char *s, const char *const *list)
     return 0;
 }
 
-bl_status bl_normalise_sex(const char *in, char *out, size_t out_size, bl_error *err)
+static bl_status normalise_sex(const char *in, char *out, size_t out_size, int fast,
+                               bl_error *err)
 {
     bl_status st = check_out(out, out_size, BL_SEX_SIZE, "bl_normalise_sex", err);
     if (st != BL_OK || !in)
         return st;
+    /* A lone M or F in either case, as most extracts hold it: upper-cased it
+       is the first entry of sex_male or sex_female, found before any list
+       search that the general path does. */
+    int first = a_toupper((unsigned char)in[0]);
+    if (fast && (first == 'M' || first == 'F') && !in[1]) {
+        out[0] = (char)first;
+        out[1] = '\0';
+        return BL_OK;
+    }
     const char *s, *e;
     trim(in, &s, &e);
     /* Upper-cased, with runs of blanks, '_' and '-' as one space, so that
@@ -1189,6 +1199,16 @@ bl_status bl_normalise_sex(const char *in, char *out, size_t out_size, bl_error 
                    printable(s, (size_t)(e - s), shown, sizeof shown));
 }
 
+bl_status bl_normalise_sex(const char *in, char *out, size_t out_size, bl_error *err)
+{
+    return normalise_sex(in, out, out_size, 1, err);
+}
+
+bl_status bl_normalise_sex_general(const char *in, char *out, size_t out_size, bl_error *err)
+{
+    return normalise_sex(in, out, out_size, 0, err);
+}
+
 /* --------------------------------------------------------------- postcode */
 
 static int is_one_of(int c, const char *set) { return c && strchr(set, c) != NULL; }
@@ -1215,11 +1235,93 @@ static int outward_ok(const char *o, size_t n)
     return 0;
 }
 
-bl_status bl_normalise_postcode(const char *in, char *out, size_t out_size, bl_error *err)
+/* Sets of upper-case letters as bit masks, bit (c - 'A'), so that membership
+   is a shift rather than a strchr. */
+#define L_(c) (UINT32_C(1) << ((c) - 'A'))
+#define NEVER_INWARD (L_('C') | L_('I') | L_('K') | L_('M') | L_('O') | L_('V'))
+#define NEVER_FIRST (L_('Q') | L_('V') | L_('X'))
+#define NEVER_SECOND (L_('I') | L_('J') | L_('Z'))
+#define THIRD_OF_A9A (L_('A') | L_('B') | L_('C') | L_('D') | L_('E') | L_('F') | L_('G') | \
+                      L_('H') | L_('J') | L_('K') | L_('P') | L_('S') | L_('T') | L_('U') | \
+                      L_('W'))
+#define FOURTH_OF_AA9A (L_('A') | L_('B') | L_('E') | L_('H') | L_('M') | L_('N') | L_('P') | \
+                        L_('R') | L_('V') | L_('W') | L_('X') | L_('Y'))
+
+static int letter_in(int c, uint32_t set) { return a_upper(c) && (set >> (c - 'A') & 1); }
+
+/*
+ * bl_normalise_postcode for the common case, letters and digits with plain
+ * spaces between, accepting only what the general path accepts and with the
+ * same output.  The checks are the general path's (outward_ok, the inward
+ * code's letters) with letter sets as bit masks and the outward shape as a
+ * bit per letter, rather than strchr and strcmp on shape strings.  Returns 0,
+ * leaving the value to the general path, for anything it would reject (so
+ * the message comes from there), for the ZZ99 pseudo-postcodes, GIR 0AA,
+ * and any blank other than ' '.
+ */
+static int postcode_ascii(const char *in, char *out)
+{
+    char pc[7];
+    size_t n = 0;
+    for (const char *p = in; *p; p++) {
+        int c = (unsigned char)*p;
+        if (c == ' ')
+            continue;
+        if ((!a_alpha(c) && !a_digit(c)) || n == 7)
+            return 0;
+        pc[n++] = (char)a_toupper(c);
+    }
+    if (n < 5)
+        return 0;
+    size_t on = n - 3;
+    const char *inward = pc + on;
+    if (!a_digit(inward[0]) || !a_upper(inward[1]) || !a_upper(inward[2]) ||
+        letter_in(inward[1], NEVER_INWARD) || letter_in(inward[2], NEVER_INWARD))
+        return 0;
+    /* ZZ99 never gets here: Z may not come second in an outward code.  Nor
+       GIR 0AA: GIR has no valid outward shape. */
+    if (!a_upper(pc[0]) || letter_in(pc[0], NEVER_FIRST))
+        return 0;
+    unsigned shape = 0; /* bit i: outward character i is a letter (the rest are digits) */
+    for (size_t i = 0; i < on; i++)
+        shape |= (unsigned)a_upper(pc[i]) << i;
+    int second_ok = !letter_in(pc[1], NEVER_SECOND);
+    int ok;
+    switch (on * 16 + shape) {
+    case 2 * 16 + 1:  /* A9 */
+    case 3 * 16 + 1:  /* A99 */
+        ok = 1;
+        break;
+    case 3 * 16 + 5:  /* A9A */
+        ok = letter_in(pc[2], THIRD_OF_A9A);
+        break;
+    case 3 * 16 + 3:  /* AA9 */
+    case 4 * 16 + 3:  /* AA99 */
+        ok = second_ok;
+        break;
+    case 4 * 16 + 11: /* AA9A */
+        ok = second_ok && letter_in(pc[3], FOURTH_OF_AA9A);
+        break;
+    default:
+        ok = 0;
+    }
+    if (!ok)
+        return 0;
+    memcpy(out, pc, on);
+    out[on] = ' ';
+    memcpy(out + on + 1, inward, 3);
+    out[on + 4] = '\0';
+    return 1;
+}
+
+static bl_status normalise_postcode(const char *in, char *out, size_t out_size, int fast,
+                                    bl_error *err)
 {
     bl_status st = check_out(out, out_size, BL_POSTCODE_SIZE, "bl_normalise_postcode", err);
     if (st != BL_OK || !in)
         return st;
+    if (fast && postcode_ascii(in, out))
+        return BL_OK;
     char pc[8];
     size_t n = 0;
     for (const char *p = in; *p;) {
@@ -1268,6 +1370,17 @@ bl_status bl_normalise_postcode(const char *in, char *out, size_t out_size, bl_e
     out[on] = ' ';
     memcpy(out + on + 1, inward, 4);
     return BL_OK;
+}
+
+bl_status bl_normalise_postcode(const char *in, char *out, size_t out_size, bl_error *err)
+{
+    return normalise_postcode(in, out, out_size, 1, err);
+}
+
+bl_status bl_normalise_postcode_general(const char *in, char *out, size_t out_size,
+                                        bl_error *err)
+{
+    return normalise_postcode(in, out, out_size, 0, err);
 }
 
 /* Outward code length of a canonical postcode, or 0 if not canonical. */
@@ -1334,11 +1447,39 @@ int bl_nhs_number_valid(const char *s)
     return check == s[9] - '0';
 }
 
-bl_status bl_normalise_nhs_number(const char *in, char *out, size_t out_size, bl_error *err)
+/*
+ * bl_normalise_nhs_number for ten ASCII digits with nothing around them, the
+ * usual form: the general path's checks (not one digit repeated, Modulus 11
+ * as in bl_nhs_number_valid) done in the one pass that reads the digits.
+ * Returns 0, leaving the value to the general path, for anything else,
+ * including every number that it would reject.
+ */
+static int nhs_number_plain(const char *in, char *out)
+{
+    int sum = 0, same = 1;
+    for (int i = 0; i < 10; i++) {
+        if (!a_digit((unsigned char)in[i]))
+            return 0;
+        sum += (in[i] - '0') * (10 - i);
+        same &= in[i] == in[0];
+    }
+    /* The weighted sum includes the check digit (weight 1): a valid number
+       is one where it comes to a multiple of 11.  A remainder of 10 has no
+       check digit, and then no digit makes the total a multiple of 11 either. */
+    if (in[10] != '\0' || same || sum % 11 != 0)
+        return 0;
+    memcpy(out, in, 11);
+    return 1;
+}
+
+static bl_status normalise_nhs_number(const char *in, char *out, size_t out_size, int fast,
+                                      bl_error *err)
 {
     bl_status st = check_out(out, out_size, BL_NHS_NUMBER_SIZE, "bl_normalise_nhs_number", err);
     if (st != BL_OK || !in)
         return st;
+    if (fast && nhs_number_plain(in, out))
+        return BL_OK;
     char digits[11];
     size_t n = 0;
     for (const char *p = in; *p;) {
@@ -1369,4 +1510,15 @@ bl_status bl_normalise_nhs_number(const char *in, char *out, size_t out_size, bl
         return bl_fail(err, BL_EINVALID, "NHS number fails Modulus 11 check");
     memcpy(out, digits, 11);
     return BL_OK;
+}
+
+bl_status bl_normalise_nhs_number(const char *in, char *out, size_t out_size, bl_error *err)
+{
+    return normalise_nhs_number(in, out, out_size, 1, err);
+}
+
+bl_status bl_normalise_nhs_number_general(const char *in, char *out, size_t out_size,
+                                          bl_error *err)
+{
+    return normalise_nhs_number(in, out, out_size, 0, err);
 }

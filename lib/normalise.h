@@ -82,5 +82,10 @@ bl_status bl_normalise_full_name_general(const char *in, char *given, size_t giv
 bl_status bl_normalise_date_general(const char *in, const char *const *formats, size_t nformats,
                                     long not_after_yyyymmdd, char *out, size_t out_size,
                                     int *is_future, bl_error *err);
+bl_status bl_normalise_sex_general(const char *in, char *out, size_t out_size, bl_error *err);
+bl_status bl_normalise_postcode_general(const char *in, char *out, size_t out_size,
+                                        bl_error *err);
+bl_status bl_normalise_nhs_number_general(const char *in, char *out, size_t out_size,
+                                          bl_error *err);
 
 #endif
