@@ -183,18 +183,22 @@ static int wl_putc(struct wordlist *l, char c, unsigned flags)
     return 0;
 }
 
-static int word_is(const struct wordlist *l, size_t i, const char *s)
+/* Whether the n bytes at s are one of the words in list (NULL-terminated).
+   The first letters are compared before any strlen: names are checked
+   against the title, suffix and particle lists word by word. */
+static int text_in(const char *s, size_t n, const char *const *list)
 {
-    size_t n = strlen(s);
-    return l->w[i].len == n && memcmp(l->text + l->w[i].off, s, n) == 0;
+    if (n == 0)
+        return 0; /* no list has an empty word */
+    for (; *list; list++)
+        if ((*list)[0] == s[0] && strlen(*list) == n && memcmp(s, *list, n) == 0)
+            return 1;
+    return 0;
 }
 
 static int word_in(const struct wordlist *l, size_t i, const char *const *list)
 {
-    for (; *list; list++)
-        if (word_is(l, i, *list))
-            return 1;
-    return 0;
+    return text_in(l->text + l->w[i].off, l->w[i].len, list);
 }
 
 static void wl_remove_front(struct wordlist *l, size_t k)
@@ -325,13 +329,29 @@ static int put_folded(struct wordlist *l, int32_t cp, unsigned flags, int keep_d
  * appears in them, only the byte offset (plus `base`, where `in` starts in
  * the caller's value).
  */
-static bl_status tokenise(const char *in, size_t len, size_t base, int keep_digits,
+static bl_status tokenise(const char *in, size_t len, size_t base, int keep_digits, int fast,
                           const char *what, struct wordlist *l, bl_error *err)
 {
     const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)in;
     size_t pos = 0;
     l->in_word = 0;
     while (pos < len) {
+        if (fast && p[pos] < 0x80) {
+            /* A byte below 0x80 is a whole character (utf8proc_iterate hands
+               it back as it is), and these are put_folded's cases for it: no
+               extra_letter is below U+00DF, and case_flags is the letter's
+               case.  Saves the table scan and the calls on every letter. */
+            int c = p[pos++], rc = 0;
+            if (a_alpha(c))
+                rc = wl_putc(l, (char)a_toupper(c), a_upper(c) ? WF_UPPER : WF_LOWER);
+            else if (a_digit(c) && keep_digits)
+                rc = wl_putc(l, (char)c, 0);
+            else if (!is_joiner(c))
+                l->in_word = 0;
+            if (rc < 0)
+                return bl_fail(err, BL_ENOMEM, "out of memory normalising a %s", what);
+            continue;
+        }
         utf8proc_int32_t cp;
         utf8proc_ssize_t n = utf8proc_iterate(p + pos, (utf8proc_ssize_t)(len - pos), &cp);
         if (n <= 0)
@@ -419,40 +439,111 @@ static void drop_titles(struct wordlist *l)
 }
 
 static bl_status name_words(const char *in, size_t len, size_t base, int keep_digits,
-                            int titles_too, const char *what, struct wordlist *l, bl_error *err)
+                            int titles_too, int fast, const char *what, struct wordlist *l,
+                            bl_error *err)
 {
-    bl_status st = tokenise(in, len, base, keep_digits, what, l, err);
+    bl_status st = tokenise(in, len, base, keep_digits, fast, what, l, err);
     if (st == BL_OK && titles_too)
         drop_titles(l);
     return st;
 }
 
-bl_status bl_normalise_name(const char *in, char *out, size_t out_size, bl_error *err)
+/*
+ * bl_normalise_name for a value that is all ASCII, as nearly every name in an
+ * English extract is, written straight to out without utf8proc or a word
+ * list.  Below 0x80 tokenise takes each byte as one code point and classify()
+ * alone decides: a letter goes upper-cased into the current word, a joiner
+ * (' - `) writes nothing and keeps the word going, anything else (digits too,
+ * as names drop them) ends the word; emit then joins the words with single
+ * spaces.  Returns 0 and leaves the value to the general path for any byte
+ * >= 0x80, for a leading title or trailing suffix (drop_titles' business),
+ * and when the result might not fit (the general path words that error).
+ */
+static int name_ascii(const char *in, char *out, size_t out_size)
+{
+    size_t o = 0, nwords = 0, first_len = 0, last_off = 0;
+    int in_word = 0;
+    for (const unsigned char *p = (const unsigned char *)in; *p; p++) {
+        int c = *p;
+        if (a_alpha(c)) {
+            if (o + 3 > out_size) /* room for a space, the letter and the NUL */
+                return 0;
+            if (!in_word) {
+                if (nwords++ > 0) {
+                    if (nwords == 2)
+                        first_len = o;
+                    out[o++] = ' ';
+                }
+                last_off = o;
+                in_word = 1;
+            }
+            out[o++] = (char)a_toupper(c);
+        } else if (c >= 0x80) {
+            return 0;
+        } else if (!is_joiner(c)) {
+            in_word = 0;
+        }
+    }
+    if (nwords == 1)
+        first_len = o;
+    if (nwords > 1 && (text_in(out, first_len, titles) ||
+                       text_in(out + last_off, o - last_off, suffixes)))
+        return 0;
+    out[o] = '\0';
+    return 1;
+}
+
+static bl_status normalise_name(const char *in, char *out, size_t out_size, int fast,
+                                bl_error *err)
 {
     bl_status st = check_out(out, out_size, 1, "bl_normalise_name", err);
     if (st != BL_OK || !in)
         return st;
+    if (fast && name_ascii(in, out, out_size))
+        return BL_OK;
+    out[0] = '\0'; /* whatever name_ascii left, the general path's errors leave "" */
     struct wordlist l;
     wl_init(&l);
-    st = name_words(in, strlen(in), 0, 0, 1, "name", &l, err);
+    st = name_words(in, strlen(in), 0, 0, 1, fast, "name", &l, err);
     if (st == BL_OK)
         st = emit(&l, 0, l.n, out, out_size, "name", err);
     wl_free(&l);
     return st;
 }
 
-bl_status bl_normalise_text(const char *in, char *out, size_t out_size, bl_error *err)
+bl_status bl_normalise_name(const char *in, char *out, size_t out_size, bl_error *err)
+{
+    return normalise_name(in, out, out_size, 1, err);
+}
+
+bl_status bl_normalise_name_general(const char *in, char *out, size_t out_size, bl_error *err)
+{
+    return normalise_name(in, out, out_size, 0, err);
+}
+
+static bl_status normalise_text(const char *in, char *out, size_t out_size, int fast,
+                                bl_error *err)
 {
     bl_status st = check_out(out, out_size, 1, "bl_normalise_text", err);
     if (st != BL_OK || !in)
         return st;
     struct wordlist l;
     wl_init(&l);
-    st = name_words(in, strlen(in), 0, 1, 0, "text", &l, err);
+    st = name_words(in, strlen(in), 0, 1, 0, fast, "text", &l, err);
     if (st == BL_OK)
         st = emit(&l, 0, l.n, out, out_size, "text", err);
     wl_free(&l);
     return st;
+}
+
+bl_status bl_normalise_text(const char *in, char *out, size_t out_size, bl_error *err)
+{
+    return normalise_text(in, out, out_size, 1, err);
+}
+
+bl_status bl_normalise_text_general(const char *in, char *out, size_t out_size, bl_error *err)
+{
+    return normalise_text(in, out, out_size, 0, err);
 }
 
 /* A word typed in capitals (two letters or more, so initials do not count)
@@ -507,8 +598,8 @@ static void split_words(const struct wordlist *l, size_t *ff, size_t *ft, size_t
         *ff = extend_particles(l, n - 1);
 }
 
-bl_status bl_normalise_full_name(const char *in, char *given, size_t given_size, char *family,
-                                 size_t family_size, bl_error *err)
+static bl_status normalise_full_name(const char *in, char *given, size_t given_size,
+                                     char *family, size_t family_size, int fast, bl_error *err)
 {
     bl_status st = check_out(given, given_size, 1, "bl_normalise_full_name", err);
     if (st == BL_OK)
@@ -521,16 +612,16 @@ bl_status bl_normalise_full_name(const char *in, char *given, size_t given_size,
     const char *comma = strchr(in, ',');
     if (comma) {
         /* "FAMILY, Given Middle": every word before the comma is family. */
-        st = name_words(in, (size_t)(comma - in), 0, 0, 1, "name", &fam, err);
+        st = name_words(in, (size_t)(comma - in), 0, 0, 1, fast, "name", &fam, err);
         if (st == BL_OK)
             st = name_words(comma + 1, strlen(comma + 1), (size_t)(comma + 1 - in), 0, 1,
-                            "name", &giv, err);
+                            fast, "name", &giv, err);
         if (st == BL_OK)
             st = emit(&fam, 0, fam.n, family, family_size, "family name", err);
         if (st == BL_OK)
             st = emit(&giv, 0, giv.n ? 1 : 0, given, given_size, "given name", err);
     } else {
-        st = name_words(in, strlen(in), 0, 0, 1, "name", &fam, err);
+        st = name_words(in, strlen(in), 0, 0, 1, fast, "name", &fam, err);
         if (st == BL_OK && fam.n == 1) {
             /* One word: more often a surname-only record than a given name. */
             st = emit(&fam, 0, 1, family, family_size, "family name", err);
@@ -547,6 +638,18 @@ bl_status bl_normalise_full_name(const char *in, char *given, size_t given_size,
     wl_free(&fam);
     wl_free(&giv);
     return st;
+}
+
+bl_status bl_normalise_full_name(const char *in, char *given, size_t given_size, char *family,
+                                 size_t family_size, bl_error *err)
+{
+    return normalise_full_name(in, given, given_size, family, family_size, 1, err);
+}
+
+bl_status bl_normalise_full_name_general(const char *in, char *given, size_t given_size,
+                                         char *family, size_t family_size, bl_error *err)
+{
+    return normalise_full_name(in, given, given_size, family, family_size, 0, err);
 }
 
 /* ---------------------------------------------------------------- soundex */
@@ -806,11 +909,102 @@ static int match_date(const char *s, const char *e, const char *f, struct parsed
     return s == e;
 }
 
+/* "YYYYMMDD" of a valid date (four-digit year): the general path's
+   snprintf "%04d%02d%02d" without the format parsing. */
+static void put_yyyymmdd(char *out, int y, int m, int d)
+{
+    for (int i = 3; i >= 0; i--, y /= 10)
+        out[i] = (char)('0' + y % 10);
+    out[4] = (char)('0' + m / 10);
+    out[5] = (char)('0' + m % 10);
+    out[6] = (char)('0' + d / 10);
+    out[7] = (char)('0' + d % 10);
+    out[8] = '\0';
+}
+
+/* Month 1..12 whose first three letters are at s (any case), else 0. */
+static int month_abbrev(const char *s)
+{
+    for (int m = 0; m < 12; m++)
+        if (a_toupper((unsigned char)s[0]) == month_names[m][0] &&
+            a_toupper((unsigned char)s[1]) == month_names[m][1] &&
+            a_toupper((unsigned char)s[2]) == month_names[m][2])
+            return m + 1;
+    return 0;
+}
+
+/*
+ * bl_normalise_date_ex for the common case: the first format is made only of
+ * %d, %m or %b/%B, %Y and literal characters other than blanks ("%d/%m/%Y",
+ * "%Y-%m-%d", "%Y%m%d", "%d-%b-%Y"), and the value fills it with every
+ * field at full width and nothing around it ("05/03/1987", "05-Mar-1987"),
+ * naming a real date that is not in the future.  The general path would
+ * agree step by step:
+ *  - its format check passes: the first format has one day, one month and
+ *    one year and no other directive (counted here); the others are checked
+ *    here;
+ *  - trimming changes nothing, as the value starts and ends with a digit, a
+ *    letter of a month or a literal that is not a blank;
+ *  - match_date reads the very same fields from the first format: %d and %m
+ *    take at most two digits, %Y exactly four, all greedily; take_month
+ *    takes the longest month name, and with no letter after the three here
+ *    only these three match (every longer name, and "Sept", has a fourth);
+ *    an identical byte passes its case-blind literal test; and a real date
+ *    is within its field ranges (day 1..31, month 1..12);
+ *  - the calendar (with the year range) and future checks are its own.
+ * Returns 0, leaving the value to the general path, whenever any of that is
+ * not so, including every value it would reject.
+ */
+static int date_fixed(const char *in, const char *const *formats, size_t nformats,
+                      long not_after, char *out)
+{
+    for (size_t i = 1; i < nformats; i++)
+        if (bl_date_format_check(formats[i], NULL) != BL_OK)
+            return 0;
+    const char *s = in;
+    int y = 0, m = 0, d = 0, ny = 0, nm = 0, nd = 0;
+    for (const char *f = formats[0]; *f; f++) {
+        if (*f != '%') {
+            if (a_space((unsigned char)*f) || *s != *f)
+                return 0;
+            s++;
+            continue;
+        }
+        f++;
+        if (*f == 'b' || *f == 'B') {
+            if (!(m = month_abbrev(s)) || a_alpha((unsigned char)s[3]))
+                return 0;
+            s += 3;
+            nm++;
+            continue;
+        }
+        int width = *f == 'Y' ? 4 : *f == 'm' || *f == 'd' ? 2 : 0, v = 0;
+        if (width == 0) /* another directive, or a lone '%' */
+            return 0;
+        for (int i = 0; i < width; i++, s++) {
+            if (!a_digit((unsigned char)*s))
+                return 0;
+            v = v * 10 + (*s - '0');
+        }
+        if (*f == 'Y')
+            y = v, ny++;
+        else if (*f == 'm')
+            m = v, nm++;
+        else
+            d = v, nd++;
+    }
+    if (*s || ny != 1 || nm != 1 || nd != 1 || !bl_date_valid(y, m, d) ||
+        (not_after > 0 && (long)y * 10000 + m * 100 + d > not_after))
+        return 0;
+    put_yyyymmdd(out, y, m, d);
+    return 1;
+}
+
 static const char *const default_formats[] = {"%Y-%m-%d", "%d/%m/%Y", "%Y%m%d"};
 
-bl_status bl_normalise_date_ex(const char *in, const char *const *formats, size_t nformats,
-                               long not_after, char *out, size_t out_size, int *is_future,
-                               bl_error *err)
+static bl_status normalise_date(const char *in, const char *const *formats, size_t nformats,
+                                long not_after, char *out, size_t out_size, int *is_future,
+                                int fast, bl_error *err)
 {
     if (is_future)
         *is_future = 0;
@@ -821,6 +1015,8 @@ bl_status bl_normalise_date_ex(const char *in, const char *const *formats, size_
         formats = default_formats;
         nformats = sizeof default_formats / sizeof default_formats[0];
     }
+    if (fast && date_fixed(in, formats, nformats, not_after, out))
+        return BL_OK;
     for (size_t i = 0; i < nformats; i++)
         if ((st = bl_date_format_check(formats[i], err)) != BL_OK)
             return st;
@@ -829,8 +1025,9 @@ bl_status bl_normalise_date_ex(const char *in, const char *const *formats, size_
     trim(in, &s, &e);
     if (s == e)
         return BL_OK;
+    /* The value for messages, made printable only when one is needed. */
     char shown[48];
-    printable(s, (size_t)(e - s), shown, sizeof shown);
+    size_t n = (size_t)(e - s);
 
     struct parsed_date p = {0, 0, 0, 0};
     size_t i;
@@ -847,8 +1044,8 @@ bl_status bl_normalise_date_ex(const char *in, const char *const *formats, size_
                 break;
             used += (size_t)w;
         }
-        return bl_fail(err, BL_EINVALID, "date '%s' matches none of the formats %s", shown,
-                       tried);
+        return bl_fail(err, BL_EINVALID, "date '%s' matches none of the formats %s",
+                       printable(s, n, shown, sizeof shown), tried);
     }
     if (p.two_digit_year) {
         /* The latest century that does not put the date after the limit: for
@@ -861,19 +1058,38 @@ bl_status bl_normalise_date_ex(const char *in, const char *const *formats, size_
         p.y = (int)y;
     }
     if (p.y < MIN_YEAR || p.y > MAX_YEAR)
-        return bl_fail(err, BL_EINVALID, "date '%s': year %d is outside %d..%d", shown, p.y,
-                       MIN_YEAR, MAX_YEAR);
+        return bl_fail(err, BL_EINVALID, "date '%s': year %d is outside %d..%d",
+                       printable(s, n, shown, sizeof shown), p.y, MIN_YEAR, MAX_YEAR);
     if (!bl_date_valid(p.y, p.m, p.d))
         return bl_fail(err, BL_EINVALID, "date '%s' does not exist (month %d of %d has %d days)",
-                       shown, p.m, p.y, days_in_month(p.y, p.m));
+                       printable(s, n, shown, sizeof shown), p.m, p.y,
+                       days_in_month(p.y, p.m));
     long ymd = (long)p.y * 10000 + p.m * 100 + p.d;
     if (not_after > 0 && ymd > not_after) {
         if (is_future)
             *is_future = 1;
-        return bl_fail(err, BL_EINVALID, "future date '%s' (after %ld)", shown, not_after);
+        return bl_fail(err, BL_EINVALID, "future date '%s' (after %ld)",
+                       printable(s, n, shown, sizeof shown), not_after);
     }
-    snprintf(out, out_size, "%04d%02d%02d", p.y, p.m, p.d);
+    if (fast)
+        put_yyyymmdd(out, p.y, p.m, p.d);
+    else
+        snprintf(out, out_size, "%04d%02d%02d", p.y, p.m, p.d);
     return BL_OK;
+}
+
+bl_status bl_normalise_date_ex(const char *in, const char *const *formats, size_t nformats,
+                               long not_after, char *out, size_t out_size, int *is_future,
+                               bl_error *err)
+{
+    return normalise_date(in, formats, nformats, not_after, out, out_size, is_future, 1, err);
+}
+
+bl_status bl_normalise_date_general(const char *in, const char *const *formats,
+                                    size_t nformats, long not_after, char *out,
+                                    size_t out_size, int *is_future, bl_error *err)
+{
+    return normalise_date(in, formats, nformats, not_after, out, out_size, is_future, 0, err);
 }
 
 int bl_date_salvage_year(const char *in, const char *const *formats, size_t nformats,
@@ -928,11 +1144,21 @@ static int in_list(const char *s, const char *const *list)
     return 0;
 }
 
-bl_status bl_normalise_sex(const char *in, char *out, size_t out_size, bl_error *err)
+static bl_status normalise_sex(const char *in, char *out, size_t out_size, int fast,
+                               bl_error *err)
 {
     bl_status st = check_out(out, out_size, BL_SEX_SIZE, "bl_normalise_sex", err);
     if (st != BL_OK || !in)
         return st;
+    /* A lone M or F in either case, as most extracts hold it: upper-cased it
+       is the first entry of sex_male or sex_female, found before any list
+       search that the general path does. */
+    int first = a_toupper((unsigned char)in[0]);
+    if (fast && (first == 'M' || first == 'F') && !in[1]) {
+        out[0] = (char)first;
+        out[1] = '\0';
+        return BL_OK;
+    }
     const char *s, *e;
     trim(in, &s, &e);
     /* Upper-cased, with runs of blanks, '_' and '-' as one space, so that
@@ -973,6 +1199,16 @@ bl_status bl_normalise_sex(const char *in, char *out, size_t out_size, bl_error 
                    printable(s, (size_t)(e - s), shown, sizeof shown));
 }
 
+bl_status bl_normalise_sex(const char *in, char *out, size_t out_size, bl_error *err)
+{
+    return normalise_sex(in, out, out_size, 1, err);
+}
+
+bl_status bl_normalise_sex_general(const char *in, char *out, size_t out_size, bl_error *err)
+{
+    return normalise_sex(in, out, out_size, 0, err);
+}
+
 /* --------------------------------------------------------------- postcode */
 
 static int is_one_of(int c, const char *set) { return c && strchr(set, c) != NULL; }
@@ -999,11 +1235,93 @@ static int outward_ok(const char *o, size_t n)
     return 0;
 }
 
-bl_status bl_normalise_postcode(const char *in, char *out, size_t out_size, bl_error *err)
+/* Sets of upper-case letters as bit masks, bit (c - 'A'), so that membership
+   is a shift rather than a strchr. */
+#define L_(c) (UINT32_C(1) << ((c) - 'A'))
+#define NEVER_INWARD (L_('C') | L_('I') | L_('K') | L_('M') | L_('O') | L_('V'))
+#define NEVER_FIRST (L_('Q') | L_('V') | L_('X'))
+#define NEVER_SECOND (L_('I') | L_('J') | L_('Z'))
+#define THIRD_OF_A9A (L_('A') | L_('B') | L_('C') | L_('D') | L_('E') | L_('F') | L_('G') | \
+                      L_('H') | L_('J') | L_('K') | L_('P') | L_('S') | L_('T') | L_('U') | \
+                      L_('W'))
+#define FOURTH_OF_AA9A (L_('A') | L_('B') | L_('E') | L_('H') | L_('M') | L_('N') | L_('P') | \
+                        L_('R') | L_('V') | L_('W') | L_('X') | L_('Y'))
+
+static int letter_in(int c, uint32_t set) { return a_upper(c) && (set >> (c - 'A') & 1); }
+
+/*
+ * bl_normalise_postcode for the common case, letters and digits with plain
+ * spaces between, accepting only what the general path accepts and with the
+ * same output.  The checks are the general path's (outward_ok, the inward
+ * code's letters) with letter sets as bit masks and the outward shape as a
+ * bit per letter, rather than strchr and strcmp on shape strings.  Returns 0,
+ * leaving the value to the general path, for anything it would reject (so
+ * the message comes from there), for the ZZ99 pseudo-postcodes, GIR 0AA,
+ * and any blank other than ' '.
+ */
+static int postcode_ascii(const char *in, char *out)
+{
+    char pc[7];
+    size_t n = 0;
+    for (const char *p = in; *p; p++) {
+        int c = (unsigned char)*p;
+        if (c == ' ')
+            continue;
+        if ((!a_alpha(c) && !a_digit(c)) || n == 7)
+            return 0;
+        pc[n++] = (char)a_toupper(c);
+    }
+    if (n < 5)
+        return 0;
+    size_t on = n - 3;
+    const char *inward = pc + on;
+    if (!a_digit(inward[0]) || !a_upper(inward[1]) || !a_upper(inward[2]) ||
+        letter_in(inward[1], NEVER_INWARD) || letter_in(inward[2], NEVER_INWARD))
+        return 0;
+    /* ZZ99 never gets here: Z may not come second in an outward code.  Nor
+       GIR 0AA: GIR has no valid outward shape. */
+    if (!a_upper(pc[0]) || letter_in(pc[0], NEVER_FIRST))
+        return 0;
+    unsigned shape = 0; /* bit i: outward character i is a letter (the rest are digits) */
+    for (size_t i = 0; i < on; i++)
+        shape |= (unsigned)a_upper(pc[i]) << i;
+    int second_ok = !letter_in(pc[1], NEVER_SECOND);
+    int ok;
+    switch (on * 16 + shape) {
+    case 2 * 16 + 1:  /* A9 */
+    case 3 * 16 + 1:  /* A99 */
+        ok = 1;
+        break;
+    case 3 * 16 + 5:  /* A9A */
+        ok = letter_in(pc[2], THIRD_OF_A9A);
+        break;
+    case 3 * 16 + 3:  /* AA9 */
+    case 4 * 16 + 3:  /* AA99 */
+        ok = second_ok;
+        break;
+    case 4 * 16 + 11: /* AA9A */
+        ok = second_ok && letter_in(pc[3], FOURTH_OF_AA9A);
+        break;
+    default:
+        ok = 0;
+    }
+    if (!ok)
+        return 0;
+    memcpy(out, pc, on);
+    out[on] = ' ';
+    memcpy(out + on + 1, inward, 3);
+    out[on + 4] = '\0';
+    return 1;
+}
+
+static bl_status normalise_postcode(const char *in, char *out, size_t out_size, int fast,
+                                    bl_error *err)
 {
     bl_status st = check_out(out, out_size, BL_POSTCODE_SIZE, "bl_normalise_postcode", err);
     if (st != BL_OK || !in)
         return st;
+    if (fast && postcode_ascii(in, out))
+        return BL_OK;
     char pc[8];
     size_t n = 0;
     for (const char *p = in; *p;) {
@@ -1052,6 +1370,17 @@ bl_status bl_normalise_postcode(const char *in, char *out, size_t out_size, bl_e
     out[on] = ' ';
     memcpy(out + on + 1, inward, 4);
     return BL_OK;
+}
+
+bl_status bl_normalise_postcode(const char *in, char *out, size_t out_size, bl_error *err)
+{
+    return normalise_postcode(in, out, out_size, 1, err);
+}
+
+bl_status bl_normalise_postcode_general(const char *in, char *out, size_t out_size,
+                                        bl_error *err)
+{
+    return normalise_postcode(in, out, out_size, 0, err);
 }
 
 /* Outward code length of a canonical postcode, or 0 if not canonical. */
@@ -1118,11 +1447,39 @@ int bl_nhs_number_valid(const char *s)
     return check == s[9] - '0';
 }
 
-bl_status bl_normalise_nhs_number(const char *in, char *out, size_t out_size, bl_error *err)
+/*
+ * bl_normalise_nhs_number for ten ASCII digits with nothing around them, the
+ * usual form: the general path's checks (not one digit repeated, Modulus 11
+ * as in bl_nhs_number_valid) done in the one pass that reads the digits.
+ * Returns 0, leaving the value to the general path, for anything else,
+ * including every number that it would reject.
+ */
+static int nhs_number_plain(const char *in, char *out)
+{
+    int sum = 0, same = 1;
+    for (int i = 0; i < 10; i++) {
+        if (!a_digit((unsigned char)in[i]))
+            return 0;
+        sum += (in[i] - '0') * (10 - i);
+        same &= in[i] == in[0];
+    }
+    /* The weighted sum includes the check digit (weight 1): a valid number
+       is one where it comes to a multiple of 11.  A remainder of 10 has no
+       check digit, and then no digit makes the total a multiple of 11 either. */
+    if (in[10] != '\0' || same || sum % 11 != 0)
+        return 0;
+    memcpy(out, in, 11);
+    return 1;
+}
+
+static bl_status normalise_nhs_number(const char *in, char *out, size_t out_size, int fast,
+                                      bl_error *err)
 {
     bl_status st = check_out(out, out_size, BL_NHS_NUMBER_SIZE, "bl_normalise_nhs_number", err);
     if (st != BL_OK || !in)
         return st;
+    if (fast && nhs_number_plain(in, out))
+        return BL_OK;
     char digits[11];
     size_t n = 0;
     for (const char *p = in; *p;) {
@@ -1153,4 +1510,15 @@ bl_status bl_normalise_nhs_number(const char *in, char *out, size_t out_size, bl
         return bl_fail(err, BL_EINVALID, "NHS number fails Modulus 11 check");
     memcpy(out, digits, 11);
     return BL_OK;
+}
+
+bl_status bl_normalise_nhs_number(const char *in, char *out, size_t out_size, bl_error *err)
+{
+    return normalise_nhs_number(in, out, out_size, 1, err);
+}
+
+bl_status bl_normalise_nhs_number_general(const char *in, char *out, size_t out_size,
+                                          bl_error *err)
+{
+    return normalise_nhs_number(in, out, out_size, 0, err);
 }

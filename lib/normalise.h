@@ -69,4 +69,23 @@ void bl_postcode_district(const char *canonical, char out[BL_POSTCODE_OUTWARD_SI
 void bl_postcode_sector(const char *canonical, char out[BL_POSTCODE_SECTOR_SIZE]);
 void bl_postcode_area(const char *canonical, char out[BL_POSTCODE_AREA_SIZE]);
 
+/*
+ * The normalisers with their fast paths switched off: the general code that
+ * each fast path (normalise.c) must agree with byte for byte, in status,
+ * output and message.  For tests/check_normalise.c, which compares the two
+ * on many inputs; everything else calls the functions without "_general".
+ */
+bl_status bl_normalise_name_general(const char *in, char *out, size_t out_size, bl_error *err);
+bl_status bl_normalise_text_general(const char *in, char *out, size_t out_size, bl_error *err);
+bl_status bl_normalise_full_name_general(const char *in, char *given, size_t given_size,
+                                         char *family, size_t family_size, bl_error *err);
+bl_status bl_normalise_date_general(const char *in, const char *const *formats, size_t nformats,
+                                    long not_after_yyyymmdd, char *out, size_t out_size,
+                                    int *is_future, bl_error *err);
+bl_status bl_normalise_sex_general(const char *in, char *out, size_t out_size, bl_error *err);
+bl_status bl_normalise_postcode_general(const char *in, char *out, size_t out_size,
+                                        bl_error *err);
+bl_status bl_normalise_nhs_number_general(const char *in, char *out, size_t out_size,
+                                          bl_error *err);
+
 #endif

@@ -1,5 +1,7 @@
 /* check_normalise.c - known answers for every normaliser, idempotence, and
    the rule that errors never echo names, postcodes or NHS numbers. */
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "normalise.h"
@@ -722,6 +724,447 @@ START_TEST(fixed_buffers_misuse)
 }
 END_TEST
 
+/* ------------------------------------------- fast paths against general */
+
+/*
+ * Each normaliser has fast paths for the common shapes of value (ASCII names,
+ * plain postcodes, ten-digit NHS numbers, full-width dates) that must give
+ * byte for byte what the general path gives: status, output, message and,
+ * for dates, is_future.  The general path is reachable as
+ * bl_normalise_*_general (normalise.h).  The tests feed both hand-picked
+ * tricky values and a few hundred thousand random ones built from fragments
+ * that the fast paths handle or must hand over.  They compare with plain ifs
+ * and ck_abort_msg: Check reports every passing ck_assert through a pipe,
+ * which would dominate a million comparisons.
+ */
+
+/* A fixed-seed generator, so that a failure reproduces. */
+static uint64_t rng_state;
+static void rng_seed(uint64_t seed) { rng_state = seed; }
+static uint32_t rng(uint32_t n)
+{
+    /* splitmix64 */
+    uint64_t z = (rng_state += UINT64_C(0x9E3779B97F4A7C15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+    return (uint32_t)((z ^ (z >> 31)) % n);
+}
+
+/* The value with bytes outside printable ASCII as \xNN, for failure messages. */
+static const char *shown(const char *in)
+{
+    static char buf[4 * 400 + 8];
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)in; *p && o + 5 < sizeof buf; p++)
+        o += (size_t)snprintf(buf + o, sizeof buf - o, *p < 0x20 || *p >= 0x7f ? "\\x%02x" : "%c",
+                              *p);
+    buf[o] = '\0';
+    return buf;
+}
+
+/* Name fragments: mostly letters, as real values are, plus the words, bytes
+   and broken UTF-8 that the fast paths must notice. */
+static const char *const name_words_pool[] = {
+    "John", "SMITH", "mary", "O'Brien", "McDonald", "Mc", "O'", "d'Arcy", "Jean-Luc", "van",
+    "der", "DE", "la", "Mr", "MRS", "dr", "Dr.", "Prof", "Sir", "Lady", "Lord", "Master", "Mx",
+    "Rev", "Revd", "Dame", "Miss", "Ms", "Jr", "jnr", "Snr", "SR", "II", "III", "Esq", "Esq.",
+    "Ben", "Al", "bin", "ap", "Mac", "Zoë", "Łukasz", "Siân", "O’Brien", "Smith–Jones", "Иван",
+    "ﬁona", "Ｊｏｈｎ", "Nguyễn", "Straße", "Æthelred",
+};
+static const char *const fragments[] = {
+    " ", " ", "  ", "\t", "'", "-", "`", ".", ",", "/", "(", ")", "_", "0", "1", "7", "9",
+    "\xc3\xa9", "\xc3\x89", "\xe2\x80\x99", "\xc2\xa0", "\xcc\x88", "\xc2\xb4", "\xe2\x80\x8b",
+    "\xc2\xad", "\xd0\x98", "\xff", "\x80", "\xc3", "\x01", "\x7f",
+};
+
+static void add_fragment(char *buf, size_t *n, size_t cap, int words_too)
+{
+    const char *f;
+    char one[2] = {0, 0};
+    uint32_t r = rng(100);
+    if (r < 55) {
+        one[0] = (char)(rng(2) ? 'a' + rng(26) : 'A' + rng(26));
+        f = one;
+    } else if (r < 70 && words_too) {
+        f = name_words_pool[rng(N_OF(name_words_pool))];
+    } else {
+        f = fragments[rng(N_OF(fragments))];
+    }
+    size_t l = strlen(f);
+    if (*n + l < cap) {
+        memcpy(buf + *n, f, l);
+        *n += l;
+    }
+    buf[*n] = '\0';
+}
+
+static void random_name(char *buf, size_t cap)
+{
+    size_t n = 0, len = rng(20) == 0 ? rng(300) : rng(30);
+    buf[0] = '\0';
+    while (n < len && n + 1 < cap)
+        add_fragment(buf, &n, cap, 1);
+}
+
+static void assert_same_error(const bl_error *a, const bl_error *b, const char *what,
+                              const char *in)
+{
+    if (!(a->code == b->code && strcmp(a->text, b->text) == 0))
+        ck_abort_msg("%s('%s'): fast error %d '%s', general %d '%s'", what, shown(in),
+                     a->code, a->text, b->code, b->text);
+}
+
+static void diff_name(const char *in, size_t out_size)
+{
+    char a[400], b[400];
+    bl_error ea, eb;
+    memset(a, 'x', sizeof a);
+    memset(b, 'y', sizeof b);
+    bl_error_clear(&ea);
+    bl_error_clear(&eb);
+    bl_status sa = bl_normalise_name(in, a, out_size, &ea);
+    bl_status sb = bl_normalise_name_general(in, b, out_size, &eb);
+    if (!(sa == sb && strcmp(a, b) == 0))
+        ck_abort_msg("name('%s', %zu): fast %d '%s', general %d '%s'", shown(in), out_size,
+                     sa, a, sb, b);
+    assert_same_error(&ea, &eb, "name", in);
+
+    bl_error_clear(&ea);
+    bl_error_clear(&eb);
+    sa = bl_normalise_text(in, a, out_size, &ea);
+    sb = bl_normalise_text_general(in, b, out_size, &eb);
+    if (!(sa == sb && strcmp(a, b) == 0))
+        ck_abort_msg("text('%s', %zu): fast %d '%s', general %d '%s'", shown(in), out_size,
+                     sa, a, sb, b);
+    assert_same_error(&ea, &eb, "text", in);
+
+    char ga[400], fa[400], gb[400], fb[400];
+    bl_error_clear(&ea);
+    bl_error_clear(&eb);
+    sa = bl_normalise_full_name(in, ga, out_size, fa, out_size, &ea);
+    sb = bl_normalise_full_name_general(in, gb, out_size, fb, out_size, &eb);
+    if (!(sa == sb && strcmp(ga, gb) == 0 && strcmp(fa, fb) == 0))
+        ck_abort_msg("full name('%s'): fast %d '%s' '%s', general %d '%s' '%s'", shown(in),
+                     sa, ga, fa, sb, gb, fb);
+    assert_same_error(&ea, &eb, "full name", in);
+}
+
+static const char *const tricky_names[] = {
+    "", " ", "  ", "\t", "John", "john", "JOHN", "  John  ", "John  Smith", " John Smith ",
+    "O'Brien", "O'", "'O", "o'brien", "O' Brien", "O 'Brien", "O''Brien", "O`Brien", "O’Brien",
+    "Mc", "McDonald", "Mc Donald", "MacDonald", "Smith-Jones", "Smith - Jones", "-Smith",
+    "Smith-", "--", "'", "-'.,", "Jean-Luc d'Arcy", "Dr", "DR", "dr", "Dr.", "Dr Who",
+    "Dr. Who", "DR WHO", "Dr Dr", "Mr Dr", "MR DR", "Drake", "Mr", "Mr Smith", "Mr. John Smith",
+    "Mrs Dr Jane Doe", "Prof. Sir John Smith III", "Rev Revd Smith", "John Smith Jr",
+    "John Smith Jr.", "Smith Jr", "Jr Smith", "Jr", "Jr Jr", "Smith jnr", "Smith II III",
+    "Smith Esq", "John Lord", "Lord John", "Lady", "Master Smith", "Jane Master", "Mx Jones",
+    "de la Cruz", "Anna van der Berg", "Anna van der BERG", "VAN DER BERG, Anna",
+    "SMITH, John", "SMITH,John", "Smith,", ", John", ",", " , ", "SMITH John", "John SMITH",
+    "John A SMITH", "SMITH JR, John", "John2Smith", "123", "John 3rd", "Smith (deceased)",
+    "Zoë", "Zoe\xcc\x88", "Siân", "Łukasz", "Søren Ørsted", "Straße", "Æthelred",
+    "Nguyễn Thị", "ﬁona", "Ｊｏｈｎ", "O’Brien", "O´Brien", "Smith–Jones",
+    "Mary\xe2\x80\x8bJane", "John\xc2\xa0Smith", "Иван Petrov", "Jo\xffhn", "Jo\x80hn", "Zo\xc3",
+    "\xc0\xaf", "\xed\xa0\x80", "John\x01Smith", "John\x7fSmith", "A", "a b", "A B C D E F G",
+    "Bartholomew", "Wolfeschlegelsteinhausenbergerdorff",
+};
+
+START_TEST(fast_name_tricky)
+{
+    static const size_t sizes[] = {256, 64, 12, 8, 7, 6, 5, 2, 1};
+    for (size_t i = 0; i < N_OF(tricky_names); i++)
+        for (size_t k = 0; k < N_OF(sizes); k++)
+            diff_name(tricky_names[i], sizes[k]);
+    /* Longer than the word list's inline buffers, and than the output. */
+    char longer[400];
+    for (size_t n = 0; n < 390; n++)
+        longer[n] = n % 7 == 6 ? ' ' : (char)('a' + n % 26);
+    for (size_t end = 100; end <= 390; end += 29) {
+        longer[end] = '\0';
+        diff_name(longer, 256);
+        diff_name(longer, 400);
+        longer[end] = 'x';
+    }
+}
+END_TEST
+
+START_TEST(fast_name_random)
+{
+    rng_seed(1);
+    char in[400];
+    for (int i = 0; i < 300000; i++) {
+        random_name(in, sizeof in);
+        diff_name(in, rng(10) == 0 ? 1 + rng(40) : 256);
+    }
+}
+END_TEST
+
+/* Dates: values built from the pieces of the formats below. */
+static const char *const *const date_format_sets[] = {
+    (const char *const[]){"%d/%m/%Y", NULL},
+    (const char *const[]){"%Y-%m-%d", NULL},
+    (const char *const[]){"%Y%m%d", NULL},
+    (const char *const[]){"%d-%b-%Y", "%Y-%m-%d", NULL},
+    (const char *const[]){"%d %B %Y", NULL},
+    (const char *const[]){"%b %d %Y", NULL},
+    (const char *const[]){"%d/%m/%Y", "%m/%d/%Y", NULL},
+    (const char *const[]){"%m/%d/%Y", "%d/%m/%Y", NULL},
+    (const char *const[]){"%d/%m/%y", NULL},
+    (const char *const[]){"%d.%m.%Y %H:%M", "%d.%m.%Y", NULL},
+    (const char *const[]){"%Y-%m-%dT%H:%M:%S", NULL},
+    (const char *const[]){"%d%m%Y", NULL},
+    (const char *const[]){"%d%bT%Y", NULL}, /* a letter literal right after a month name */
+    (const char *const[]){"%bT%d%Y", NULL},
+    (const char *const[]){"%d%m%bY", NULL}, /* two months: a broken format */
+    (const char *const[]){"%B%d%Y", NULL},
+    (const char *const[]){"%d/%m/%Y", "%q", NULL}, /* the second format is broken */
+    (const char *const[]){"%d/%d/%Y", NULL},
+    (const char *const[]){"%d/%m/%Y/%Y", NULL},
+    (const char *const[]){"%d/%m/%Y %%", NULL},
+    (const char *const[]){"%d/%m/%Y%", NULL},
+    (const char *const[]){"%Y-%m-%d", "", NULL},
+    (const char *const[]){NULL}, /* the defaults */
+};
+
+static void diff_date(const char *in, const char *const *formats, long not_after)
+{
+    size_t nf = 0;
+    while (formats[nf])
+        nf++;
+    char a[16], b[16];
+    bl_error ea, eb;
+    int fa = -1, fb = -2;
+    memset(a, 'x', sizeof a);
+    memset(b, 'y', sizeof b);
+    bl_error_clear(&ea);
+    bl_error_clear(&eb);
+    bl_status sa = bl_normalise_date_ex(in, nf ? formats : NULL, nf, not_after, a, sizeof a, &fa,
+                                        &ea);
+    bl_status sb = bl_normalise_date_general(in, nf ? formats : NULL, nf, not_after, b,
+                                             sizeof b, &fb, &eb);
+    if (!(sa == sb && strcmp(a, b) == 0 && fa == fb))
+        ck_abort_msg("date('%s', '%s'...): fast %d '%s' future %d, general %d '%s' future %d",
+                     shown(in), nf ? formats[0] : "(defaults)", sa, a, fa, sb, b, fb);
+    assert_same_error(&ea, &eb, "date", in);
+}
+
+static void random_date(char *buf, size_t cap)
+{
+    static const char *const months[] = {"Jan", "feb", "MAR", "Apr", "May", "may", "June", "Jun",
+                                         "Jul", "Sep", "Sept", "SEPT", "September", "Oct",
+                                         "Dec", "Decx", "Ja", "Juk", "T", "X"};
+    static const char *const seps[] = {"/", "-", ".", " ", "  ", "T", ":", "", "\t", "%",
+                                       "\xc2\xa0"};
+    size_t n = 0;
+    buf[0] = '\0';
+    int parts = (int)rng(8);
+    if (rng(8) == 0)
+        buf[n++] = ' ';
+    for (int i = 0; i < parts && n + 12 < cap; i++) {
+        uint32_t r = rng(10);
+        if (r < 6) {
+            /* a number of 1 to 4 digits, often a plausible field */
+            int width = (int)(rng(4) == 0 ? 1 + rng(4) : (rng(3) ? 2 : 4));
+            int v = width == 4 ? (int)(1870 + rng(170)) : (int)rng(width == 1 ? 10 : 40);
+            if (width == 4 && rng(10) == 0)
+                v = (int)rng(10000);
+            n += (size_t)snprintf(buf + n, cap - n, "%0*d", width, v);
+        } else if (r < 8) {
+            const char *m = months[rng(N_OF(months))];
+            memcpy(buf + n, m, strlen(m));
+            n += strlen(m);
+        } else {
+            const char *sp = seps[rng(N_OF(seps))];
+            memcpy(buf + n, sp, strlen(sp));
+            n += strlen(sp);
+        }
+        if (rng(3))
+            n += (size_t)snprintf(buf + n, cap - n, "%s", rng(4) ? "/" : "-");
+        buf[n] = '\0';
+    }
+    if (n && rng(3) == 0)
+        n--; /* drop a trailing separator, or the last digit */
+    if (rng(8) == 0 && n + 1 < cap)
+        buf[n++] = ' ';
+    buf[n] = '\0';
+}
+
+/* A value that fits fmt exactly, each field full width and near its range. */
+static void date_from_format(const char *fmt, char *buf, size_t cap)
+{
+    static const char *const months[] = {"Jan", "FEB", "mar", "Apr", "May", "Jun", "jul",
+                                         "Aug", "Sep", "Oct", "Nov", "DEC"};
+    size_t n = 0;
+    for (const char *f = fmt; *f && n + 8 < cap; f++) {
+        if (*f != '%') {
+            buf[n++] = *f;
+            continue;
+        }
+        switch (*++f) {
+        case 'd': n += (size_t)snprintf(buf + n, cap - n, "%02u", rng(33)); break;
+        case 'm': n += (size_t)snprintf(buf + n, cap - n, "%02u", rng(14)); break;
+        case 'Y': n += (size_t)snprintf(buf + n, cap - n, "%04u", 1870 + rng(170)); break;
+        case 'y': n += (size_t)snprintf(buf + n, cap - n, "%02u", rng(100)); break;
+        case 'b': case 'B':
+            n += (size_t)snprintf(buf + n, cap - n, "%s", months[rng(12)]);
+            break;
+        case 'H': case 'M': case 'S':
+            n += (size_t)snprintf(buf + n, cap - n, "%02u", rng(62));
+            break;
+        case '%': buf[n++] = '%'; break;
+        default: break;
+        }
+        if (!*f)
+            break;
+    }
+    buf[n] = '\0';
+}
+
+static const char *const tricky_dates[] = {
+    "", " ", "05/03/1987", " 05/03/1987", "05/03/1987 ", "5/3/1987", "05/3/1987", "05/03/87",
+    "31/02/1980", "29/02/2000", "29/02/1900", "00/00/1975", "32/01/2000", "12/25/2001",
+    "13/13/2001", "01/01/1879", "01/01/1880", "31/12/9999", "01/06/2024", "02/06/2024",
+    "1987-03-05", "1987-3-5", "19870305", "1987030", "198703055", "05-Mar-1987", "05-mar-1987",
+    "05-MAR-1987", "05-Sept-1987", "05-Sep-1987", "05-September-1987", "05-May-1987",
+    "05-Ma-1987", "5-Mar-1987", "05 March 1987", "March 05 1987", "05\xc2\xa0" "03/1987",
+    "05/03/1987\xc2\xa0", "\xef\xbc\x90" "5/03/1987", "05/03/1987 00:00", "05.03.1987 23:59",
+    "05.03.1987", "1987-03-05T12:00:60", "05/03/1987%", "05T03Mar1987", "SepT051987",
+    "Sep051987", "September051987", "01/01/00", "31/12/99",
+};
+
+START_TEST(fast_date_tricky)
+{
+    static const long limits[] = {20240601, 19991231, 0};
+    for (size_t i = 0; i < N_OF(tricky_dates); i++)
+        for (size_t k = 0; k < N_OF(date_format_sets); k++)
+            for (size_t t = 0; t < N_OF(limits); t++)
+                diff_date(tricky_dates[i], date_format_sets[k], limits[t]);
+}
+END_TEST
+
+START_TEST(fast_date_random)
+{
+    rng_seed(2);
+    char in[128];
+    for (int i = 0; i < 300000; i++) {
+        const char *const *formats = date_format_sets[rng(N_OF(date_format_sets))];
+        if (rng(2) && formats[0])
+            date_from_format(formats[rng(2) && formats[1] ? 1 : 0], in, sizeof in);
+        else
+            random_date(in, sizeof in);
+        diff_date(in, formats, rng(4) ? 20240601 : (long)rng(3) * 10000000);
+    }
+}
+END_TEST
+
+/* Sex codes, postcodes and NHS numbers: short values from small alphabets. */
+typedef bl_status (*code_fn)(const char *in, char *out, size_t out_size, bl_error *err);
+
+static void diff_one(code_fn fast, code_fn general, const char *what, const char *in)
+{
+    char a[64], b[64];
+    bl_error ea, eb;
+    memset(a, 'x', sizeof a);
+    memset(b, 'y', sizeof b);
+    bl_error_clear(&ea);
+    bl_error_clear(&eb);
+    bl_status sa = fast(in, a, sizeof a, &ea);
+    bl_status sb = general(in, b, sizeof b, &eb);
+    if (!(sa == sb && strcmp(a, b) == 0))
+        ck_abort_msg("%s('%s'): fast %d '%s', general %d '%s'", what, shown(in), sa, a, sb, b);
+    assert_same_error(&ea, &eb, what, in);
+}
+
+static void diff_code(const char *in)
+{
+    diff_one(bl_normalise_sex, bl_normalise_sex_general, "sex", in);
+    diff_one(bl_normalise_postcode, bl_normalise_postcode_general, "postcode", in);
+    diff_one(bl_normalise_nhs_number, bl_normalise_nhs_number_general, "NHS number", in);
+}
+
+static const char *const tricky_codes[] = {
+    "", " ", "M", "m", "F", "f", "M ", " F", "U", "u", "0", "1", "2", "9", "X", "W", "I", "MF",
+    "male", "Female", "not known", "Not_Known", "N", "\xc3\x89", "M\xc2\xa0",
+    "OX1 2JD", "ox1 2jd", "OX12JD", "OX1  2JD", " OX1 2JD ", "OX1\t2JD", "OX1\xc2\xa0" "2JD",
+    "OX1-2JD", "SW1A 1AA", "SW1A1AA", "W1A 0AX", "EC1A 1BB", "M1 1AE", "B33 8TH", "CR2 6XH",
+    "DN55 1PT", "GIR 0AA", "gir0aa", "ZZ99 3VZ", "ZZ993WZ", "QX1 2JD", "VA1 1AA", "XA1 1AA",
+    "AI1 1AA", "AJ11 1AA", "AZ1A 1AA", "A1I 1AA", "A1A 1AA", "A1Q 1AA", "AA1C 1AA", "AA1Y 1AA",
+    "OX1 2CD", "OX1 2DC", "OX1 2JK", "OX1 JD2", "OX 2JD", "O 2JD", "1X1 2JD", "OX1 2JDX",
+    "OXA1 2JD", "OX123 2JD", "OX1 2J", "X", "OX1", "12345",
+    "9434765919", "943 476 5919", "943-476-5919", " 9434765919", "9434765919 ", "9434765918",
+    "943476591", "94347659199", "0000000000", "1111111111", "9999999999", "4010232137",
+    "401023213x", "94347659l9", "9434765919\xc2\xa0", "\xc2\xa0" "9434765919", "6832415001",
+    "4088268776",
+};
+
+START_TEST(fast_code_tricky)
+{
+    for (size_t i = 0; i < N_OF(tricky_codes); i++)
+        diff_code(tricky_codes[i]);
+}
+END_TEST
+
+START_TEST(fast_code_random)
+{
+    static const char *const pieces[] = {" ", " ", "\t", "-", "_", "\xc2\xa0", "\xc3\xa9", "\xff",
+                                         ".", "/", "Male", "not", "known", "GIR", "ZZ99"};
+    rng_seed(3);
+    char in[64];
+    for (int i = 0; i < 300000; i++) {
+        size_t n = 0;
+        uint32_t kind = rng(4);
+        if (kind == 0) {
+            /* ten digits, a valid check digit about half the time */
+            int sum = 0;
+            for (int k = 0; k < 9; k++) {
+                int d = (int)rng(10);
+                in[n++] = (char)('0' + d);
+                sum += d * (10 - k);
+            }
+            int check = (11 - sum % 11) % 11;
+            in[n++] = (char)('0' + (rng(2) && check < 10 ? check : (int)rng(10)));
+            if (rng(8) == 0)
+                in[rng(10)] = in[0]; /* towards the repeated-digit placeholders */
+            if (rng(10) == 0)
+                n -= rng(3);
+        } else if (kind == 1) {
+            /* a postcode shape with random letters */
+            static const char *const shapes[] = {"A9 9AA", "A99 9AA", "A9A 9AA", "AA9 9AA",
+                                                 "AA99 9AA", "AA9A 9AA", "AA9A9AA", "A9 9A",
+                                                 "AAA 9AA", "A9999AA"};
+            const char *shape = shapes[rng(N_OF(shapes))];
+            int lower = rng(4) == 0;
+            for (const char *c = shape; *c; c++) {
+                if (*c == 'A')
+                    in[n++] = (char)((lower ? 'a' : 'A') + rng(26));
+                else if (*c == '9')
+                    in[n++] = (char)('0' + rng(10));
+                else if (rng(5))
+                    in[n++] = ' ';
+            }
+        }
+        in[n] = '\0';
+        /* Noise: stray characters and pieces, mostly few. */
+        int extra = kind <= 1 ? (rng(4) == 0 ? (int)rng(3) : 0) : (int)rng(6);
+        for (int k = 0; k < extra && n + 12 < sizeof in; k++) {
+            if (rng(3) == 0) {
+                const char *pc = pieces[rng(N_OF(pieces))];
+                size_t at = rng((uint32_t)n + 1), l = strlen(pc);
+                memmove(in + at + l, in + at, n - at + 1);
+                memcpy(in + at, pc, l);
+                n += l;
+            } else {
+                static const char alphabet[] = "MFmfUuXxIiWw0123456789 OXSWGZJ";
+                size_t at = rng((uint32_t)n + 1);
+                memmove(in + at + 1, in + at, n - at + 1);
+                in[at] = alphabet[rng(sizeof alphabet - 1)];
+                n++;
+            }
+        }
+        diff_code(in);
+    }
+}
+END_TEST
+
 Suite *suite_normalise(void)
 {
     Suite *s = suite_create("normalise");
@@ -752,6 +1195,16 @@ Suite *suite_normalise(void)
     tcase_add_loop_test(tc, nhs_known, 0, (int)N_OF(nhs));
     tcase_add_test(tc, nhs_modulus11_exhaustive_digit);
     tcase_add_test(tc, fixed_buffers_misuse);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("fast paths");
+    tcase_set_timeout(tc, 120); /* a few hundred thousand values each, also under sanitizers */
+    tcase_add_test(tc, fast_name_tricky);
+    tcase_add_test(tc, fast_name_random);
+    tcase_add_test(tc, fast_date_tricky);
+    tcase_add_test(tc, fast_date_random);
+    tcase_add_test(tc, fast_code_tricky);
+    tcase_add_test(tc, fast_code_random);
     suite_add_tcase(s, tc);
     return s;
 }
