@@ -159,8 +159,13 @@ CLMUL512 static uint32_t fold512(const unsigned char *p, size_t n, uint32_t stat
         n -= 64;
     }
 #undef FOLD
-    return finish(_mm512_extracti32x4_epi32(z3, 0), _mm512_extracti32x4_epi32(z3, 1),
-                  _mm512_extracti32x4_epi32(z3, 2), _mm512_extracti32x4_epi32(z3, 3), p, n);
+    __m128i x1 = _mm512_extracti32x4_epi32(z3, 0), x2 = _mm512_extracti32x4_epi32(z3, 1);
+    __m128i x3 = _mm512_extracti32x4_epi32(z3, 2), x4 = _mm512_extracti32x4_epi32(z3, 3);
+    /* finish() is SSE code; GCC puts no vzeroupper before the tail call, and
+       left dirty, the upper state made the encoder's SSE (SHA-NI) code half
+       as fast again on Zen 5 until something else cleared it. */
+    _mm256_zeroupper();
+    return finish(x1, x2, x3, x4, p, n);
 }
 
 static pthread_once_t choose_once = PTHREAD_ONCE_INIT;
