@@ -183,7 +183,8 @@ static bl_status flush_block(bl_encfile_writer *w, bl_error *err)
        took.  The stream is ordinary zlib: any inflate reads it, and the
        reader below uses zlib's. */
     size_t comp_len;
-    bl_status st = bl_huffman_zlib(w->raw, raw_len, w->comp, w->comp_cap, &comp_len);
+    uint32_t raw_crc; /* computed by the coder while each piece is in cache */
+    bl_status st = bl_huffman_zlib_crc(w->raw, raw_len, w->comp, w->comp_cap, &comp_len, &raw_crc);
     if (st != BL_OK)
         return bl_fail(err, st, "block compression failed: output buffer too small");
     uint8_t bh[24];
@@ -191,7 +192,7 @@ static bl_status flush_block(bl_encfile_writer *w, bl_error *err)
     put32(bh + 4, (uint32_t)w->nraw);
     put32(bh + 8, (uint32_t)raw_len);
     put32(bh + 12, (uint32_t)comp_len);
-    put32(bh + 16, crc(w->raw, raw_len));
+    put32(bh + 16, raw_crc);
     put32(bh + 20, crc(bh, 20));
     st = bl_atomic_write(w->out, bh, sizeof bh, err);
     if (st == BL_OK)

@@ -25,10 +25,21 @@ size_t bl_huffman_zlib_bound(size_t n);
  * its length.  Each deflate block gets its own Huffman table, and a block
  * that would not shrink is stored instead, so the output never exceeds
  * bl_huffman_zlib_bound(n).  Uses about 20 KiB of stack and no heap; it is
- * thread-safe (no shared state).  in may be NULL when n is 0.
+ * thread-safe (the only shared state is the kernel choice, made once).  in
+ * may be NULL when n is 0.
  * Returns BL_OK, or BL_EMISUSE (nothing useful written) when cap is too small
  * for the output or a pointer is NULL.
  */
 bl_status bl_huffman_zlib(const uint8_t *in, size_t n, uint8_t *out, size_t cap, size_t *out_len);
+
+/* The same, also returning the CRC-32 of the input (as zlib's crc32(0, in,
+   n)) through *crc, computed block by block while the input is in cache. */
+bl_status bl_huffman_zlib_crc(const uint8_t *in, size_t n, uint8_t *out, size_t cap,
+                              size_t *out_len, uint32_t *crc);
+
+/* Test hook: 0 makes the coder use its portable code only, 1 the AVX-512
+   kernels where the CPU has them; returns the previous setting (0 when the
+   CPU lacks them).  Not thread-safe: tests only. */
+int bl_huffman_use_simd(int on);
 
 #endif
