@@ -8,6 +8,8 @@
 #include <libgen.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +29,20 @@
  * bytes stay in order.
  */
 #define OUT_BUF (1u << 16)
+#ifndef SYNC_CHUNK
+#define SYNC_CHUNK (4u << 20)
+#endif
+
+/* A helper thread that makes written data durable while the caller goes on
+   producing more (see request_sync). */
+typedef struct syncer {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int fd;
+    int pending, stop;
+    int err; /* first fdatasync errno; commit fails with it */
+} syncer;
 
 struct bl_atomic_file {
     char *path;     /* destination */
@@ -39,7 +55,103 @@ struct bl_atomic_file {
     uint64_t written;
     uint64_t fail_after; /* UINT64_MAX: no injected failure */
     int failed_errno;
+    syncer *sync;       /* NULL until the file first grows by SYNC_CHUNK */
+    int sync_off;       /* the helper could not be started: commit does it all */
+    uint64_t sync_mark; /* bytes written at the last sync request */
 };
+
+static void *sync_main(void *arg)
+{
+    syncer *s = arg;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (!s->pending && !s->stop)
+            pthread_cond_wait(&s->cv, &s->mu);
+        if (s->stop)
+            break;
+        s->pending = 0;
+        pthread_mutex_unlock(&s->mu);
+        int r = fdatasync(s->fd), e = errno;
+        pthread_mutex_lock(&s->mu);
+        if (r != 0 && !s->err)
+            s->err = e;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+/*
+ * Every SYNC_CHUNK bytes, ask a helper thread to fdatasync what is written
+ * so far, while this thread goes on producing more.  Commit still fsyncs
+ * (that is the durability guarantee), but then little is left to write.
+ * The encoder's commits (content 9 MB, .ble 30 MB per 100k records) took
+ * ~940 cycles a record of waiting; with the helper ~430 (pinned core,
+ * median of 7).  sync_file_range(SYNC_FILE_RANGE_WRITE) from this thread
+ * was tried first and gained nothing net: it only starts writeback (its
+ * page submission cost moved into the encoding loop), and most of the
+ * final wait on the test VM was the device cache flush of everything
+ * written, which only an early flush takes off the end.  4 MiB: 2 and 8
+ * measured the same, 16 lets the 9 MB content file wait at the end again.
+ * The helper is started on the first request, so small files never get
+ * one; it blocks all signals, which stay with the caller's threads.
+ */
+static void request_sync(bl_atomic_file *f)
+{
+    f->sync_mark = f->written;
+    if (f->sync_off)
+        return;
+    if (!f->sync) {
+        syncer *s = calloc(1, sizeof *s);
+        if (!s || pthread_mutex_init(&s->mu, NULL) != 0) {
+            free(s);
+            f->sync_off = 1;
+            return;
+        }
+        if (pthread_cond_init(&s->cv, NULL) != 0) {
+            pthread_mutex_destroy(&s->mu);
+            free(s);
+            f->sync_off = 1;
+            return;
+        }
+        s->fd = f->fd;
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        int rc = pthread_create(&s->thread, NULL, sync_main, s);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (rc != 0) {
+            pthread_cond_destroy(&s->cv);
+            pthread_mutex_destroy(&s->mu);
+            free(s);
+            f->sync_off = 1;
+            return;
+        }
+        f->sync = s;
+    }
+    pthread_mutex_lock(&f->sync->mu);
+    f->sync->pending = 1;
+    pthread_cond_signal(&f->sync->cv);
+    pthread_mutex_unlock(&f->sync->mu);
+}
+
+/* Stop and join the helper; returns its first error (0 if none). */
+static int stop_sync(bl_atomic_file *f)
+{
+    syncer *s = f->sync;
+    if (!s)
+        return 0;
+    pthread_mutex_lock(&s->mu);
+    s->stop = 1;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->thread, NULL);
+    int e = s->err;
+    pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+    f->sync = NULL;
+    return e;
+}
 
 /* Write straight to the fd, counting bytes for the injected ENOSPC.  On
    failure failed_errno is set (and stays set: later writes fail at once).
@@ -72,6 +184,8 @@ static int raw_write(bl_atomic_file *f, const char *buf, size_t size)
         done += (size_t)w;
         f->written += (uint64_t)w;
     }
+    if (f->written - f->sync_mark >= SYNC_CHUNK)
+        request_sync(f);
     return 0;
 }
 
@@ -244,6 +358,7 @@ void bl_atomic_abort(bl_atomic_file *f)
         return;
     if (f->fp)
         fclose(f->fp); /* flush errors are irrelevant: the file is discarded */
+    stop_sync(f);
     if (f->fd >= 0)
         close(f->fd);
     if (f->tmp_path)
@@ -276,6 +391,11 @@ bl_status bl_atomic_commit(bl_atomic_file *f, bl_error *err)
         st = write_failed(f, err);
     fclose(f->fp);
     f->fp = NULL;
+    /* The helper's error counts: the kernel reports a writeback error to
+       one fsync of the file, which may have been the helper's. */
+    int sync_err = stop_sync(f);
+    if (st == BL_OK && sync_err)
+        st = bl_fail_at(err, BL_EIO, f->path, -1, -1, NULL, "fsync failed: %s", strerror(sync_err));
     if (st == BL_OK && fsync(f->fd) != 0)
         st = bl_fail_at(err, BL_EIO, f->path, -1, -1, NULL, "fsync failed: %s", strerror(errno));
     if (close(f->fd) != 0 && st == BL_OK)

@@ -11,7 +11,9 @@
  * temp file (mode 0600, O_EXCL) in the destination's directory; commit
  * flushes, fsyncs, closes, renames over the destination and fsyncs the
  * directory; abort (or any failure in commit) removes the temp file.  A file
- * is never left half-written under the destination name.
+ * is never left half-written under the destination name.  Once a file has
+ * grown past a few MiB, a helper thread fdatasyncs it in the background
+ * so that commit has little left to wait for (io.c, request_sync).
  */
 typedef struct bl_atomic_file bl_atomic_file;
 
