@@ -811,6 +811,66 @@ static bl_status write_block(bitwriter *w, const uint8_t *end, const uint8_t *in
     return BL_OK;
 }
 
+struct bl_huffman_stream {
+    workspace ws;
+    bitwriter w;
+    uint8_t *out;
+    const uint8_t *end; /* out + cap - 4: room kept for the Adler-32 */
+    uint32_t adler, crc;
+    bl_status st;       /* first failure; later calls do nothing */
+};
+
+size_t bl_huffman_stream_size(void) { return sizeof(bl_huffman_stream); }
+
+bl_status bl_huffman_begin(bl_huffman_stream *s, uint8_t *out, size_t cap)
+{
+    s->ws.fixed[EOB] = 0; /* fixed table built on first use */
+    s->ws.simd = simd_enabled();
+    s->out = out;
+    s->adler = 1; /* Adler-32 of nothing */
+    s->crc = 0;
+    s->st = out && cap >= 6 ? BL_OK : BL_EMISUSE;
+    if (s->st != BL_OK)
+        return s->st;
+    s->end = out + cap - 4;
+    s->w = (bitwriter){0, 0, out};
+    /* CMF 0x78: deflate, 32 KiB window (no match uses it, but it is the
+       value every reader expects).  FLG 0x01: FLEVEL 0 (fastest), no
+       dictionary, and FCHECK making CMF*256 + FLG a multiple of 31. */
+    *s->w.p++ = 0x78;
+    *s->w.p++ = 0x01;
+    return BL_OK;
+}
+
+bl_status bl_huffman_block(bl_huffman_stream *s, const uint8_t *in, size_t n, int final)
+{
+    if (s->st != BL_OK)
+        return s->st;
+    if ((!in && n) || n > BLOCK_MAX)
+        return s->st = BL_EMISUSE;
+    s->st = write_block(&s->w, s->end, in, n, final, &s->ws, &s->adler);
+    /* The block was just read twice, so it is in cache: checksumming it
+       here spares the caller a pass over the whole input. */
+    if (s->st == BL_OK && n)
+        s->crc = bl_crc32(s->crc, in, n);
+    return s->st;
+}
+
+bl_status bl_huffman_end(bl_huffman_stream *s, size_t *out_len, uint32_t *crc)
+{
+    *out_len = 0;
+    if (s->st != BL_OK)
+        return s->st;
+    align_byte(&s->w);
+    uint32_t a = s->adler;
+    uint8_t tail[4] = {(uint8_t)(a >> 24), (uint8_t)(a >> 16), (uint8_t)(a >> 8), (uint8_t)a};
+    memcpy(s->w.p, tail, 4);
+    *out_len = (size_t)(s->w.p + 4 - s->out);
+    if (crc)
+        *crc = s->crc;
+    return BL_OK;
+}
+
 bl_status bl_huffman_zlib(const uint8_t *in, size_t n, uint8_t *out, size_t cap, size_t *out_len)
 {
     return bl_huffman_zlib_crc(in, n, out, cap, out_len, NULL);
@@ -823,41 +883,26 @@ bl_status bl_huffman_zlib_crc(const uint8_t *in, size_t n, uint8_t *out, size_t 
         *out_len = 0;
     if ((!in && n) || !out || !out_len)
         return BL_EMISUSE;
-    if (cap < 6)
-        return BL_EMISUSE;
-    workspace ws;
-    ws.fixed[EOB] = 0; /* fixed table built on first use */
-    ws.simd = simd_enabled();
-    uint32_t c = 0;
-    bitwriter w = {0, 0, out};
-    const uint8_t *end = out + cap - 4; /* room kept for the Adler-32 */
-    /* CMF 0x78: deflate, 32 KiB window (no match uses it, but it is the
-       value every reader expects).  FLG 0x01: FLEVEL 0 (fastest), no
-       dictionary, and FCHECK making CMF*256 + FLG a multiple of 31. */
-    *w.p++ = 0x78;
-    *w.p++ = 0x01;
+    bl_huffman_stream s;
+    bl_status st = bl_huffman_begin(&s, out, cap);
+    /* Blocks as even as possible, so no short tail block pays a whole table
+       header for few bytes (bl_huffman_split). */
+    size_t base, extra, blocks = bl_huffman_split(n, &base, &extra);
+    const uint8_t *p = in;
+    for (size_t b = 0; b < blocks && st == BL_OK; b++) {
+        size_t len = base + (b < extra);
+        st = bl_huffman_block(&s, p, len, b + 1 == blocks);
+        p += len;
+    }
+    return st == BL_OK ? bl_huffman_end(&s, out_len, crc) : st;
+}
+
+size_t bl_huffman_split(size_t n, size_t *base, size_t *extra)
+{
     size_t blocks = n / BLOCK_MAX + (n % BLOCK_MAX != 0);
     if (blocks == 0)
         blocks = 1;
-    size_t base = n / blocks, extra = n % blocks;
-    uint32_t a = 1; /* Adler-32 of nothing */
-    const uint8_t *p = in;
-    for (size_t b = 0; b < blocks; b++) {
-        size_t len = base + (b < extra);
-        bl_status st = write_block(&w, end, p, len, b + 1 == blocks, &ws, &a);
-        if (st != BL_OK)
-            return st;
-        /* The block was just read twice, so it is in cache: checksumming it
-           here spares the caller a pass over the whole input. */
-        if (crc)
-            c = bl_crc32(c, p, len);
-        p += len;
-    }
-    align_byte(&w);
-    uint8_t tail[4] = {(uint8_t)(a >> 24), (uint8_t)(a >> 16), (uint8_t)(a >> 8), (uint8_t)a};
-    memcpy(w.p, tail, 4);
-    *out_len = (size_t)(w.p + 4 - out);
-    if (crc)
-        *crc = c;
-    return BL_OK;
+    *base = n / blocks;
+    *extra = n % blocks;
+    return blocks;
 }

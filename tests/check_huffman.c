@@ -509,6 +509,37 @@ START_TEST(simd_matches_portable)
 }
 END_TEST
 
+/* The block-at-a-time interface: blocks over 65,535 bytes are refused and
+   the failure sticks; an empty final block ends a stream validly. */
+START_TEST(stream_interface)
+{
+    size_t n = 70000;
+    uint8_t *in = malloc(n), *out = malloc(bl_huffman_zlib_bound(n) + 16), back[70000];
+    ck_assert(in && out);
+    bloom_records(in, n, 4);
+    bl_huffman_stream *s = malloc(bl_huffman_stream_size());
+    size_t len;
+    uint32_t crc;
+    ck_assert_int_eq(bl_huffman_begin(s, out, bl_huffman_zlib_bound(n) + 16), BL_OK);
+    ck_assert_int_eq(bl_huffman_block(s, in, 65536, 0), BL_EMISUSE);
+    ck_assert_int_eq(bl_huffman_block(s, in, 10, 1), BL_EMISUSE);
+    ck_assert_int_eq(bl_huffman_end(s, &len, &crc), BL_EMISUSE);
+    ck_assert_int_eq(bl_huffman_begin(s, out, bl_huffman_zlib_bound(n) + 16), BL_OK);
+    ck_assert_int_eq(bl_huffman_block(s, in, 60000, 0), BL_OK);
+    ck_assert_int_eq(bl_huffman_block(s, in + 60000, 10000, 0), BL_OK);
+    ck_assert_int_eq(bl_huffman_block(s, NULL, 0, 1), BL_OK);
+    ck_assert_int_eq(bl_huffman_end(s, &len, &crc), BL_OK);
+    ck_assert_uint_eq(crc, (uint32_t)crc32(0, in, (uInt)n));
+    uLongf back_len = sizeof back;
+    ck_assert_int_eq(uncompress(back, &back_len, out, (uLong)len), Z_OK);
+    ck_assert_uint_eq(back_len, n);
+    ck_assert(!memcmp(back, in, n));
+    free(s);
+    free(in);
+    free(out);
+}
+END_TEST
+
 /* The whole suite again with the portable code only. */
 static void portable_setup(void) { bl_huffman_use_simd(0); }
 static void portable_teardown(void) { bl_huffman_use_simd(1); }
@@ -529,6 +560,7 @@ Suite *suite_huffman(void)
     tcase_add_test(tc, bound_within_compress_bound);
     tcase_add_test(tc, misuse);
     tcase_add_test(tc, simd_matches_portable);
+    tcase_add_test(tc, stream_interface);
     suite_add_tcase(s, tc);
     TCase *tp = tcase_create("portable");
     tcase_set_timeout(tp, 60);
