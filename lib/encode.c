@@ -1112,6 +1112,12 @@ bl_status bl_encoder_encode_csv(bl_encoder *enc, const char *in_path, const char
             bl_error_locate(err, in_path, line, -1, NULL);
             goto done;
         }
+        /* The content row is written after the duplicate check and the
+           .ble record; its source fields left the cache during encoding, so
+           ask for them now and let the loads overlap that work. */
+        if (content)
+            for (int c = 0; c < enc->profile->ncontent; c++)
+                __builtin_prefetch(row[enc->col_content[c]]);
         int dup = token_set_add(&seen, enc->rec.token);
         if (dup < 0) {
             st = bl_fail(err, BL_ENOMEM, "out of memory");
