@@ -15,6 +15,7 @@
 #include <time.h>
 #include <zlib.h>
 
+#include "crc32.h"
 #include "error.h"
 #include "huffman.h"
 #include "io.h"
@@ -40,7 +41,7 @@ static uint64_t get64(const uint8_t *p)
 }
 static uint32_t crc(const void *p, size_t n)
 {
-    return (uint32_t)crc32(crc32(0L, Z_NULL, 0), p, (uInt)n);
+    return bl_crc32(0, p, n); /* zlib's crc32, folded with PCLMULQDQ where the CPU has it */
 }
 
 size_t bl_encfile_record_bytes(const bl_encfile_layout *l)
@@ -53,17 +54,36 @@ size_t bl_encfile_record_bytes(const bl_encfile_layout *l)
 
 /* ================================================================ writer */
 
+/*
+ * Records are coded a deflate block (~63 KB, ~140 records) at a time as
+ * they arrive, not a whole .ble block (1.8 MB) at its end: the bytes are
+ * then still in cache when the coder reads them, and the raw buffer is one
+ * deflate block long, so copying records in no longer misses the cache
+ * either.  A full .ble block is cut as bl_huffman_split cuts it, so its
+ * stream is what bl_huffman_zlib would write; a last, partial block keeps
+ * those cuts and ends with what is left (possibly an empty final block),
+ * still an ordinary zlib stream.
+ */
 struct bl_encfile_writer {
     bl_atomic_file *out;
     bl_encfile_layout layout; /* counts only; arrays not kept */
     size_t record_bytes;
-    uint8_t *raw;
+    uint8_t *raw;        /* the current deflate block, then the part of a record past it */
+    size_t fill;         /* bytes in raw */
+    size_t sub, nsub;    /* deflate block being filled, and how many a full .ble block has */
+    size_t sub_base, sub_extra; /* deflate block b holds sub_base + (b < sub_extra) bytes */
+    bl_huffman_stream *hs;
     size_t nraw; /* records in the current block */
     uint8_t *comp;
     size_t comp_cap;
     uint64_t total, blocks;
     uint32_t header_crc;
 };
+
+static size_t sub_len(const bl_encfile_writer *w, size_t b)
+{
+    return w->sub_base + (b < w->sub_extra);
+}
 
 
 void bl_encfile_writer_abort(bl_encfile_writer *w)
@@ -72,6 +92,7 @@ void bl_encfile_writer_abort(bl_encfile_writer *w)
         return;
     bl_atomic_abort(w->out);
     free(w->raw);
+    free(w->hs);
     free(w->comp);
     free(w);
     bl_handle_destroyed();
@@ -100,12 +121,17 @@ bl_status bl_encfile_writer_open(const char *path, const char *source, const cha
     bl_handle_created();
     w->layout = *layout;
     w->record_bytes = bl_encfile_record_bytes(layout);
-    w->raw = malloc(w->record_bytes * BL_BLE_BLOCK_RECORDS);
-    w->comp_cap = bl_huffman_zlib_bound(w->record_bytes * BL_BLE_BLOCK_RECORDS);
+    size_t block_bytes = w->record_bytes * BL_BLE_BLOCK_RECORDS;
+    w->nsub = bl_huffman_split(block_bytes, &w->sub_base, &w->sub_extra);
+    w->raw = malloc(sub_len(w, 0) + w->record_bytes);
+    w->hs = malloc(bl_huffman_stream_size());
+    /* Every deflate block is at most its stored size (5 bytes + data), and
+       a partial .ble block has at most nsub + 1 of them. */
+    w->comp_cap = block_bytes + 6 + 5 * (w->nsub + 1);
     w->comp = malloc(w->comp_cap);
     json_t *h = json_object();
     json_t *fields = json_array(), *keys = json_array();
-    if (!w->raw || !w->comp || !h || !fields || !keys) {
+    if (!w->raw || !w->hs || !w->comp || !h || !fields || !keys) {
         json_decref(h);
         json_decref(fields);
         json_decref(keys);
@@ -162,6 +188,8 @@ bl_status bl_encfile_writer_open(const char *path, const char *source, const cha
     }
     free(head);
     free(text);
+    if (st == BL_OK)
+        st = bl_huffman_begin(w->hs, w->comp, w->comp_cap);
     if (st != BL_OK) {
         bl_encfile_writer_abort(w);
         return st;
@@ -170,6 +198,22 @@ bl_status bl_encfile_writer_open(const char *path, const char *source, const cha
     return BL_OK;
 }
 
+/* Code the deflate blocks the raw buffer has filled; the bytes past the last
+   one (part of a record) move to its start. */
+static bl_status code_full_subs(bl_encfile_writer *w, bl_error *err)
+{
+    while (w->fill >= sub_len(w, w->sub)) {
+        size_t n = sub_len(w, w->sub);
+        if (bl_huffman_block(w->hs, w->raw, n, w->sub + 1 == w->nsub) != BL_OK)
+            return bl_fail(err, BL_EMISUSE, "block compression failed: output buffer too small");
+        memmove(w->raw, w->raw + n, w->fill - n);
+        w->fill -= n;
+        w->sub++;
+    }
+    return BL_OK;
+}
+
+/* End the current .ble block (full, or partial at close) and write it. */
 static bl_status flush_block(bl_encfile_writer *w, bl_error *err)
 {
     if (w->nraw == 0)
@@ -180,9 +224,18 @@ static bl_status flush_block(bl_encfile_writer *w, bl_error *err)
        fields are all zero).  Our own literal-only deflate captures that at
        about a tenth of the time zlib's deflate (level 1, Z_HUFFMAN_ONLY)
        took.  The stream is ordinary zlib: any inflate reads it, and the
-       reader below uses zlib's. */
+       reader below uses zlib's.  A full block's deflate blocks were all
+       coded (the last one final) as records came in. */
+    bl_status st = BL_OK;
+    if (w->sub < w->nsub) {
+        /* A partial block: what is left, possibly nothing, ends the stream. */
+        st = bl_huffman_block(w->hs, w->raw, w->fill, 1);
+        w->fill = 0;
+    }
     size_t comp_len;
-    bl_status st = bl_huffman_zlib(w->raw, raw_len, w->comp, w->comp_cap, &comp_len);
+    uint32_t raw_crc; /* summed by the coder while each piece was in cache */
+    if (st == BL_OK)
+        st = bl_huffman_end(w->hs, &comp_len, &raw_crc);
     if (st != BL_OK)
         return bl_fail(err, st, "block compression failed: output buffer too small");
     uint8_t bh[24];
@@ -190,7 +243,7 @@ static bl_status flush_block(bl_encfile_writer *w, bl_error *err)
     put32(bh + 4, (uint32_t)w->nraw);
     put32(bh + 8, (uint32_t)raw_len);
     put32(bh + 12, (uint32_t)comp_len);
-    put32(bh + 16, crc(w->raw, raw_len));
+    put32(bh + 16, raw_crc);
     put32(bh + 20, crc(bh, 20));
     st = bl_atomic_write(w->out, bh, sizeof bh, err);
     if (st == BL_OK)
@@ -198,6 +251,9 @@ static bl_status flush_block(bl_encfile_writer *w, bl_error *err)
     w->total += w->nraw;
     w->blocks++;
     w->nraw = 0;
+    w->sub = 0;
+    if (st == BL_OK)
+        st = bl_huffman_begin(w->hs, w->comp, w->comp_cap);
     return st;
 }
 
@@ -205,7 +261,7 @@ bl_status bl_encfile_writer_add(bl_encfile_writer *w, const bl_record_view *rec,
 {
     if (!w || !rec)
         return bl_fail(err, BL_EMISUSE, "no writer or record");
-    uint8_t *p = w->raw + w->nraw * w->record_bytes;
+    uint8_t *p = w->raw + w->fill;
     memcpy(p, rec->token, BL_TOKEN_BYTES);
     put32(p + 16, rec->present);
     p[20] = rec->sex;
@@ -224,9 +280,14 @@ bl_status bl_encfile_writer_add(bl_encfile_writer *w, const bl_record_view *rec,
     }
     if (w->layout.blocking_key_count)
         memcpy(p, rec->blocking_keys, 8 * w->layout.blocking_key_count);
-    if (++w->nraw == BL_BLE_BLOCK_RECORDS)
-        return flush_block(w, err);
-    return BL_OK;
+    w->fill += w->record_bytes;
+    w->nraw++;
+    bl_status st = BL_OK;
+    if (w->fill >= sub_len(w, w->sub))
+        st = code_full_subs(w, err);
+    if (st == BL_OK && w->nraw == BL_BLE_BLOCK_RECORDS)
+        st = flush_block(w, err);
+    return st;
 }
 
 bl_status bl_encfile_writer_close(bl_encfile_writer *w, bl_error *err)

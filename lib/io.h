@@ -11,7 +11,9 @@
  * temp file (mode 0600, O_EXCL) in the destination's directory; commit
  * flushes, fsyncs, closes, renames over the destination and fsyncs the
  * directory; abort (or any failure in commit) removes the temp file.  A file
- * is never left half-written under the destination name.
+ * is never left half-written under the destination name.  Once a file has
+ * grown past a few MiB, a helper thread fdatasyncs it in the background
+ * so that commit has little left to wait for (io.c, request_sync).
  */
 typedef struct bl_atomic_file bl_atomic_file;
 
@@ -38,6 +40,10 @@ bl_status bl_write_file_atomic(const char *path, const void *data, size_t len, b
 
 /* Write a CSV field to f, quoting it when it holds a separator, quote, CR or LF. */
 bl_status bl_csv_write_field(bl_atomic_file *f, const char *s, int last, bl_error *err);
+/* n fields in one call, as n calls of bl_csv_write_field (the last one's
+   `last` is the argument; NULL writes an empty field). */
+bl_status bl_csv_write_fields(bl_atomic_file *f, const char *const *fields, size_t n, int last,
+                              bl_error *err);
 
 /* Hex encode n bytes into out (2n+1 bytes). */
 void bl_hex(const uint8_t *in, size_t n, char *out);

@@ -4,7 +4,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <zlib.h>
+
 #include "encfile.h"
+#include "huffman.h"
 #include "tests.h"
 
 static const char *const fnames[] = {"a", "b"};
@@ -200,6 +203,102 @@ START_TEST(empty_file_round_trip)
 }
 END_TEST
 
+/*
+ * The writer codes each deflate block as soon as its records are in.  With
+ * 48-byte records a full .ble block is four deflate blocks of exactly 1024
+ * records, so partial blocks of 1024, 2048 or 3072 records end right at a
+ * deflate block (and need an empty final one); other counts end inside
+ * one.  Every count must read back record for record, and every full
+ * block's stream must be the one bl_huffman_zlib writes for its bytes.
+ */
+static const uint32_t one_bits[] = {128};
+static const bl_encfile_layout small = {1, fnames, one_bits, ftypes, 0, 1, knames, NULL, NULL};
+
+static void small_record(uint64_t i, uint8_t rec[48])
+{
+    for (int b = 0; b < 48; b++)
+        rec[b] = (uint8_t)(mix(i * 48 + (uint64_t)b) >> (b % 5 ? 0 : 61)); /* some skew */
+    memset(rec + 16, 0, 8);
+    rec[16] = (uint8_t)(i & 1);
+    rec[20] = (uint8_t)(i % 3);
+}
+
+START_TEST(deflate_blocks_as_records_arrive)
+{
+    static const uint64_t counts[] = {1, 1023, 1024, 1025, 2048, 3072, 4095, 4096, 4097, 5120, 8192};
+    char *dir = test_tmpdir();
+    char path[4096];
+    snprintf(path, sizeof path, "%s/s.ble", dir);
+    ck_assert_uint_eq(bl_encfile_record_bytes(&small), 48);
+    uint8_t *raw = malloc(48 * 4096);
+    size_t zcap = bl_huffman_zlib_bound(48 * 4096);
+    uint8_t *z = malloc(zcap), *file = malloc(1 << 22);
+    ck_assert(raw && z && file);
+    for (size_t t = 0; t < sizeof counts / sizeof counts[0]; t++) {
+        uint64_t n = counts[t];
+        bl_encfile_writer *w;
+        ck_assert_int_eq(bl_encfile_writer_open(path, "gp", "", "", &small, &w, NULL), BL_OK);
+        for (uint64_t i = 0; i < n; i++) {
+            uint8_t rec[48];
+            small_record(i, rec);
+            const uint64_t *field[1] = {(const uint64_t *)(rec + 24)}; /* unaligned is fine: copied */
+            uint32_t present;
+            memcpy(&present, rec + 16, 4);
+            bl_record_view v = {rec, present, field, NULL, (const uint64_t *)(rec + 40),
+                                rec[20], rec[21], (uint16_t)(rec[22] | rec[23] << 8)};
+            ck_assert_int_eq(bl_encfile_writer_add(w, &v, NULL), BL_OK);
+        }
+        ck_assert_int_eq(bl_encfile_writer_close(w, NULL), BL_OK);
+
+        bl_encfile_reader *r;
+        ck_assert_int_eq(bl_encfile_open(path, &r, NULL), BL_OK);
+        const bl_record_view *got;
+        for (uint64_t i = 0; i < n; i++) {
+            uint8_t rec[48];
+            small_record(i, rec);
+            ck_assert_int_eq(bl_encfile_next(r, &got, NULL), BL_OK);
+            ck_assert_ptr_nonnull(got);
+            ck_assert_mem_eq(got->token, rec, 48); /* the reader's copy is the whole record */
+        }
+        ck_assert_int_eq(bl_encfile_next(r, &got, NULL), BL_OK);
+        ck_assert_ptr_null(got);
+        bl_encfile_close(r);
+
+        /* Full blocks: the same stream as the one-shot coder. */
+        FILE *f = fopen(path, "rb");
+        size_t len = fread(file, 1, 1 << 22, f);
+        fclose(f);
+        uint32_t tl;
+        memcpy(&tl, file + 12, 4);
+        size_t at = 16 + tl + 4;
+        for (uint64_t first = 0; first < n; first += 4096) {
+            uint32_t nrec, raw_len, comp_len;
+            ck_assert(at + 24 <= len && !memcmp(file + at, "BLK1", 4));
+            memcpy(&nrec, file + at + 4, 4);
+            memcpy(&raw_len, file + at + 8, 4);
+            memcpy(&comp_len, file + at + 12, 4);
+            ck_assert_uint_eq(nrec, n - first < 4096 ? n - first : 4096);
+            ck_assert_uint_le(comp_len, compressBound(raw_len));
+            if (nrec == 4096) {
+                for (uint64_t i = 0; i < 4096; i++)
+                    small_record(first + i, raw + 48 * i);
+                size_t zlen;
+                ck_assert_int_eq(bl_huffman_zlib(raw, raw_len, z, zcap, &zlen), BL_OK);
+                ck_assert_uint_eq(zlen, comp_len);
+                ck_assert(!memcmp(z, file + at + 24, zlen));
+            }
+            at += 24 + comp_len;
+        }
+        ck_assert(at + 32 == len && !memcmp(file + at, "BEND", 4));
+    }
+    free(raw);
+    free(z);
+    free(file);
+    rm_rf(dir);
+    free(dir);
+}
+END_TEST
+
 Suite *suite_encfile(void)
 {
     Suite *s = suite_create("encfile");
@@ -207,6 +306,7 @@ Suite *suite_encfile(void)
     tcase_add_test(tc, round_trip);
     tcase_add_test(tc, damaged_files_rejected);
     tcase_add_test(tc, empty_file_round_trip);
+    tcase_add_test(tc, deflate_blocks_as_records_arrive);
     suite_add_tcase(s, tc);
     return s;
 }

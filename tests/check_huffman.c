@@ -458,6 +458,92 @@ START_TEST(misuse)
 }
 END_TEST
 
+/* Compress with the AVX-512 kernels and with the portable code only: the
+   streams must be the same bytes (same codes, same bit order), and the CRC
+   from bl_huffman_zlib_crc must be zlib's.  Skipped where the CPU has no
+   AVX-512 (both runs would take the portable path). */
+static void same_both_ways(const uint8_t *in, size_t n)
+{
+    size_t bound = bl_huffman_zlib_bound(n), la = 0, lb = 0;
+    uint8_t *a = malloc(bound), *b = malloc(bound);
+    ck_assert(a && b);
+    uint32_t ca = 1, cb = 2;
+    bl_huffman_use_simd(1);
+    ck_assert_int_eq(bl_huffman_zlib_crc(in, n, a, bound, &la, &ca), BL_OK);
+    bl_huffman_use_simd(0);
+    ck_assert_int_eq(bl_huffman_zlib_crc(in, n, b, bound, &lb, &cb), BL_OK);
+    bl_huffman_use_simd(1);
+    ck_assert_msg(la == lb && memcmp(a, b, la) == 0, "n = %zu: streams differ", n);
+    ck_assert_uint_eq(ca, (uint32_t)crc32(0, in, (uInt)n));
+    ck_assert_uint_eq(cb, ca);
+    free(a);
+    free(b);
+}
+
+START_TEST(simd_matches_portable)
+{
+    if (!bl_huffman_use_simd(1))
+        return;
+    size_t max = 4096 * 448;
+    uint8_t *in = malloc(max);
+    ck_assert_ptr_nonnull(in);
+    bloom_records(in, max, 11);
+    same_both_ways(in, max);
+    /* Every length near the 64-byte step, from several offsets (tails and
+       tiny blocks), then a spread of lengths up to a few blocks. */
+    for (size_t n = 0; n < 300; n++)
+        same_both_ways(in + n % 7, n);
+    for (uint64_t t = 0; t < 40; t++)
+        same_both_ways(in + t, (size_t)(mix(t) % 300000));
+    /* Sparse filters (long codes), random bytes (stored), skewed data whose
+       code needs 15 bits (the kernel's limit is 14: portable loop). */
+    sparse_bits(in, 200000, 3, 5);
+    same_both_ways(in, 200000);
+    random_bytes(in, 100000, 6);
+    same_both_ways(in, 100000);
+    for (unsigned k = 14; k <= 18; k++) {
+        size_t n = fibonacci_data(in, k, k);
+        same_both_ways(in, n);
+    }
+    free(in);
+}
+END_TEST
+
+/* The block-at-a-time interface: blocks over 65,535 bytes are refused and
+   the failure sticks; an empty final block ends a stream validly. */
+START_TEST(stream_interface)
+{
+    size_t n = 70000;
+    uint8_t *in = malloc(n), *out = malloc(bl_huffman_zlib_bound(n) + 16), back[70000];
+    ck_assert(in && out);
+    bloom_records(in, n, 4);
+    bl_huffman_stream *s = malloc(bl_huffman_stream_size());
+    size_t len;
+    uint32_t crc;
+    ck_assert_int_eq(bl_huffman_begin(s, out, bl_huffman_zlib_bound(n) + 16), BL_OK);
+    ck_assert_int_eq(bl_huffman_block(s, in, 65536, 0), BL_EMISUSE);
+    ck_assert_int_eq(bl_huffman_block(s, in, 10, 1), BL_EMISUSE);
+    ck_assert_int_eq(bl_huffman_end(s, &len, &crc), BL_EMISUSE);
+    ck_assert_int_eq(bl_huffman_begin(s, out, bl_huffman_zlib_bound(n) + 16), BL_OK);
+    ck_assert_int_eq(bl_huffman_block(s, in, 60000, 0), BL_OK);
+    ck_assert_int_eq(bl_huffman_block(s, in + 60000, 10000, 0), BL_OK);
+    ck_assert_int_eq(bl_huffman_block(s, NULL, 0, 1), BL_OK);
+    ck_assert_int_eq(bl_huffman_end(s, &len, &crc), BL_OK);
+    ck_assert_uint_eq(crc, (uint32_t)crc32(0, in, (uInt)n));
+    uLongf back_len = sizeof back;
+    ck_assert_int_eq(uncompress(back, &back_len, out, (uLong)len), Z_OK);
+    ck_assert_uint_eq(back_len, n);
+    ck_assert(!memcmp(back, in, n));
+    free(s);
+    free(in);
+    free(out);
+}
+END_TEST
+
+/* The whole suite again with the portable code only. */
+static void portable_setup(void) { bl_huffman_use_simd(0); }
+static void portable_teardown(void) { bl_huffman_use_simd(1); }
+
 Suite *suite_huffman(void)
 {
     Suite *s = suite_create("huffman");
@@ -473,6 +559,16 @@ Suite *suite_huffman(void)
     tcase_add_test(tc, full_alphabet);
     tcase_add_test(tc, bound_within_compress_bound);
     tcase_add_test(tc, misuse);
+    tcase_add_test(tc, simd_matches_portable);
+    tcase_add_test(tc, stream_interface);
     suite_add_tcase(s, tc);
+    TCase *tp = tcase_create("portable");
+    tcase_set_timeout(tp, 60);
+    tcase_add_checked_fixture(tp, portable_setup, portable_teardown);
+    tcase_add_test(tp, skewed_needs_length_limit);
+    tcase_add_test(tp, bloom_filters_match_zlib);
+    tcase_add_test(tp, block_boundaries);
+    tcase_add_test(tp, full_alphabet);
+    suite_add_tcase(s, tp);
     return s;
 }

@@ -33,7 +33,7 @@ int main(int argc, char **argv)
     Suite *(*suites[])(void) = {
         suite_error, suite_io, suite_csv, suite_normalise, suite_key, suite_schema,
         suite_tokenise, suite_encode, suite_encfile, suite_filter, suite_sha256, suite_synth,
-        suite_banned, suite_clkhash, suite_match, suite_dsa, suite_emit, suite_huffman,
+        suite_banned, suite_clkhash, suite_match, suite_dsa, suite_emit, suite_huffman, suite_crc32,
     };
     SRunner *sr = srunner_create(NULL);
     for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++)

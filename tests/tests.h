@@ -27,6 +27,7 @@ Suite *suite_match(void);
 Suite *suite_dsa(void);
 Suite *suite_emit(void);
 Suite *suite_huffman(void);
+Suite *suite_crc32(void);
 
 /* A fresh temporary directory for a test (mkdtemp under $TMPDIR or /tmp);
    the caller removes it with rm_rf. Returns a static-lifetime-free string the
