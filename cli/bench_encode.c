@@ -231,6 +231,8 @@ int bench_encode(int argc, char **argv)
                 json_object_set_new(rates, pf[k].name, json_real(pf[k].hmacs_per_s));
         json_object_set_new(o, "records_per_cpu_s", json_real(median_cpu));
         json_object_set_new(o, "prf_kernel", json_string(bl_prf_kernel_name()));
+        json_object_set_new(o, "huffman_kernel", json_string(bl_encfile_huffman_kernel()));
+        json_object_set_new(o, "crc32_kernel", json_string(bl_encfile_crc32_kernel()));
         json_object_set_new(o, "prf_hmacs_per_s", rates);
         char *s = json_dumps(o, JSON_INDENT(2));
         puts(s ? s : "{}");
@@ -247,6 +249,8 @@ int bench_encode(int argc, char **argv)
         printf("encode/csv read:  %.2f\n", median / median_base);
         printf("peak memory:      %.1f MiB\n", (double)cli_max_rss() / 1048576.0);
         printf("prf kernel:       %s (used by the encoder)\n", bl_prf_kernel_name());
+        printf("writer kernels:   huffman %s, crc32 %s\n", bl_encfile_huffman_kernel(),
+               bl_encfile_crc32_kernel());
         for (size_t k = 0; k < npf; k++) {
             if (pf[k].hmacs_per_s > 0)
                 printf("  %-8s        %.2f M HMAC-SHA256/s median\n", pf[k].name,

@@ -501,6 +501,11 @@ BL_EXPORT size_t bl_dice_scan(const uint64_t *one, uint32_t pop_one, const uint6
  */
 /** Name of the PRF kernel in use. */
 BL_EXPORT const char *bl_prf_kernel_name(void);
+/** Kernels the encoding-file writer uses, for benchmarks: the Huffman coder's
+    ("avx512vbmi" or "portable") and the CRC-32's ("vpclmulqdq", "pclmulqdq"
+    or "zlib"). Like the PRF kernels, they never change the bytes written. */
+BL_EXPORT const char *bl_encfile_huffman_kernel(void);
+BL_EXPORT const char *bl_encfile_crc32_kernel(void);
 /** i-th compiled-in PRF kernel name, NULL past the last (available or not). */
 BL_EXPORT const char *bl_prf_kernel_at(size_t i);
 /** 1 if this CPU (and OS) can run the named PRF kernel ("auto": always). */

@@ -195,6 +195,12 @@ int bl_crc32_use_clmul(int level)
     return old;
 }
 
+const char *bl_crc32_kernel_name(void)
+{
+    pthread_once(&choose_once, choose);
+    return use_clmul == 2 ? "vpclmulqdq" : use_clmul == 1 ? "pclmulqdq" : "zlib";
+}
+
 uint32_t bl_crc32(uint32_t crc, const void *p, size_t n)
 {
     const unsigned char *b = p;
@@ -214,6 +220,7 @@ uint32_t bl_crc32(uint32_t crc, const void *p, size_t n)
 
 int bl_crc32_have_clmul(void) { return 0; }
 int bl_crc32_use_clmul(int level) { return 0; }
+const char *bl_crc32_kernel_name(void) { return "zlib"; }
 
 uint32_t bl_crc32(uint32_t crc, const void *p, size_t n) { return bl_crc32_zlib(crc, p, n); }
 

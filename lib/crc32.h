@@ -21,4 +21,6 @@ int bl_crc32_have_clmul(void);
 /* Test hook: use at most kernel `level` (0 = zlib only); returns the
    previous level.  Not thread-safe: tests only. */
 int bl_crc32_use_clmul(int level);
+/* Name of the kernel bl_crc32 uses: "vpclmulqdq", "pclmulqdq" or "zlib". */
+const char *bl_crc32_kernel_name(void);
 #endif

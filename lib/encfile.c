@@ -52,6 +52,9 @@ size_t bl_encfile_record_bytes(const bl_encfile_layout *l)
     return n + l->clk_bits / 8 + 8 * l->blocking_key_count;
 }
 
+const char *bl_encfile_huffman_kernel(void) { return bl_huffman_kernel_name(); }
+const char *bl_encfile_crc32_kernel(void) { return bl_crc32_kernel_name(); }
+
 /* ================================================================ writer */
 
 /*

@@ -388,10 +388,13 @@ static int simd_enabled(void)
     return use_avx512;
 }
 
+const char *bl_huffman_kernel_name(void) { return simd_enabled() ? "avx512vbmi" : "portable"; }
+
 #else
 
 int bl_huffman_use_simd(int on) { return 0; }
 static int simd_enabled(void) { return 0; }
+const char *bl_huffman_kernel_name(void) { return "portable"; }
 static uint32_t adler_avx512(uint32_t adler, const uint8_t *p, size_t n) { return adler; }
 static void put_literals_avx512(bitwriter *w, const uint8_t *in, size_t n, const uint32_t *table) {}
 

@@ -62,5 +62,7 @@ bl_status bl_huffman_end(bl_huffman_stream *s, size_t *out_len, uint32_t *crc);
    kernels where the CPU has them; returns the previous setting (0 when the
    CPU lacks them).  Not thread-safe: tests only. */
 int bl_huffman_use_simd(int on);
+/* Name of the literal/Adler-32 kernel in use: "avx512vbmi" or "portable". */
+const char *bl_huffman_kernel_name(void);
 
 #endif
