@@ -1,4 +1,5 @@
 /* check_crc32.c - bl_crc32 against zlib's crc32, the function it replaces. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -29,8 +30,11 @@ static uint8_t *random_buffer(uint64_t seed)
    PCLMULQDQ, 2 VPCLMULQDQ); a level the CPU lacks is skipped. */
 static int use_level(int level)
 {
-    if (level > bl_crc32_have_clmul())
+    static const char *const names[] = {"zlib", "pclmulqdq", "vpclmulqdq"};
+    if (level > bl_crc32_have_clmul()) {
+        fprintf(stderr, "skip crc32 kernel %s: CPU lacks it\n", names[level]);
         return 0;
+    }
     bl_crc32_use_clmul(level);
     return 1;
 }
