@@ -151,6 +151,27 @@ static void put_literals(bitwriter *w, const uint8_t *in, size_t n, const uint32
 
 #define ADLER_MOD 65521u
 
+/* Byte counts in four tables (see scan_block). */
+typedef uint32_t byte_counts[4][256];
+
+static inline void count_word(byte_counts h, uint64_t v)
+{
+    h[0][v & 0xff]++;
+    h[1][(v >> 8) & 0xff]++;
+    h[2][(v >> 16) & 0xff]++;
+    h[3][(v >> 24) & 0xff]++;
+    h[0][(v >> 32) & 0xff]++;
+    h[1][(v >> 40) & 0xff]++;
+    h[2][(v >> 48) & 0xff]++;
+    h[3][v >> 56]++;
+}
+
+static void sum_counts(byte_counts h, uint32_t freq[256])
+{
+    for (int s = 0; s < 256; s++)
+        freq[s] = h[0][s] + h[1][s] + h[2][s] + h[3][s];
+}
+
 /*
  * Byte histogram and Adler-32 (RFC 1950 8.2) of one block in one pass: the
  * histogram's loads and increments leave the ALUs idle, so the checksum
@@ -168,21 +189,14 @@ static void put_literals(bitwriter *w, const uint8_t *in, size_t n, const uint32
  */
 static uint32_t scan_block(const uint8_t *in, size_t n, uint32_t freq[256], uint32_t adler)
 {
-    uint32_t h[4][256];
+    byte_counts h;
     memset(h, 0, sizeof h);
     uint64_t s1 = adler & 0xffff, s2 = adler >> 16;
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
         uint64_t v;
         memcpy(&v, in + i, 8);
-        h[0][v & 0xff]++;
-        h[1][(v >> 8) & 0xff]++;
-        h[2][(v >> 16) & 0xff]++;
-        h[3][(v >> 24) & 0xff]++;
-        h[0][(v >> 32) & 0xff]++;
-        h[1][(v >> 40) & 0xff]++;
-        h[2][(v >> 48) & 0xff]++;
-        h[3][v >> 56]++;
+        count_word(h, v);
         uint64_t even = v & 0x00ff00ff00ff00ffull, odd = (v >> 8) & 0x00ff00ff00ff00ffull;
         s2 += 8 * s1 + ((even * 0x0008000600040002ull) >> 48) +
               ((odd * 0x0007000500030001ull) >> 48);
@@ -193,34 +207,25 @@ static uint32_t scan_block(const uint8_t *in, size_t n, uint32_t freq[256], uint
         s1 += in[i];
         s2 += s1;
     }
-    for (int s = 0; s < 256; s++)
-        freq[s] = h[0][s] + h[1][s] + h[2][s] + h[3][s];
+    sum_counts(h, freq);
     return (uint32_t)(s2 % ADLER_MOD) << 16 | (uint32_t)(s1 % ADLER_MOD);
 }
 
 /* The histogram alone, for the AVX-512 path (which sums Adler-32 in its
-   own pass): the same four-table loop as scan_block. */
+   own pass). */
 static void histogram(const uint8_t *in, size_t n, uint32_t freq[256])
 {
-    uint32_t h[4][256];
+    byte_counts h;
     memset(h, 0, sizeof h);
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
         uint64_t v;
         memcpy(&v, in + i, 8);
-        h[0][v & 0xff]++;
-        h[1][(v >> 8) & 0xff]++;
-        h[2][(v >> 16) & 0xff]++;
-        h[3][(v >> 24) & 0xff]++;
-        h[0][(v >> 32) & 0xff]++;
-        h[1][(v >> 40) & 0xff]++;
-        h[2][(v >> 48) & 0xff]++;
-        h[3][v >> 56]++;
+        count_word(h, v);
     }
     for (; i < n; i++)
         h[0][in[i]]++;
-    for (int s = 0; s < 256; s++)
-        freq[s] = h[0][s] + h[1][s] + h[2][s] + h[3][s];
+    sum_counts(h, freq);
 }
 
 /* ------------------------------------------------------------ AVX-512 */
@@ -876,12 +881,6 @@ bl_status bl_huffman_end(bl_huffman_stream *s, size_t *out_len, uint32_t *crc)
 
 bl_status bl_huffman_zlib(const uint8_t *in, size_t n, uint8_t *out, size_t cap, size_t *out_len)
 {
-    return bl_huffman_zlib_crc(in, n, out, cap, out_len, NULL);
-}
-
-bl_status bl_huffman_zlib_crc(const uint8_t *in, size_t n, uint8_t *out, size_t cap,
-                              size_t *out_len, uint32_t *crc)
-{
     if (out_len)
         *out_len = 0;
     if ((!in && n) || !out || !out_len)
@@ -897,7 +896,7 @@ bl_status bl_huffman_zlib_crc(const uint8_t *in, size_t n, uint8_t *out, size_t 
         st = bl_huffman_block(&s, p, len, b + 1 == blocks);
         p += len;
     }
-    return st == BL_OK ? bl_huffman_end(&s, out_len, crc) : st;
+    return st == BL_OK ? bl_huffman_end(&s, out_len, NULL) : st;
 }
 
 size_t bl_huffman_split(size_t n, size_t *base, size_t *extra)

@@ -95,38 +95,40 @@ static void *sync_main(void *arg)
  * The helper is started on the first request, so small files never get
  * one; it blocks all signals, which stay with the caller's threads.
  */
+/* The helper for fd, or NULL when one cannot be started. */
+static syncer *start_syncer(int fd)
+{
+    syncer *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    if (pthread_mutex_init(&s->mu, NULL) != 0)
+        goto no_mutex;
+    if (pthread_cond_init(&s->cv, NULL) != 0)
+        goto no_cond;
+    s->fd = fd;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = pthread_create(&s->thread, NULL, sync_main, s);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc == 0)
+        return s;
+    pthread_cond_destroy(&s->cv);
+no_cond:
+    pthread_mutex_destroy(&s->mu);
+no_mutex:
+    free(s);
+    return NULL;
+}
+
 static void request_sync(bl_atomic_file *f)
 {
     f->sync_mark = f->written;
     if (f->sync_off)
         return;
-    if (!f->sync) {
-        syncer *s = calloc(1, sizeof *s);
-        if (!s || pthread_mutex_init(&s->mu, NULL) != 0) {
-            free(s);
-            f->sync_off = 1;
-            return;
-        }
-        if (pthread_cond_init(&s->cv, NULL) != 0) {
-            pthread_mutex_destroy(&s->mu);
-            free(s);
-            f->sync_off = 1;
-            return;
-        }
-        s->fd = f->fd;
-        sigset_t all, old;
-        sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, &old);
-        int rc = pthread_create(&s->thread, NULL, sync_main, s);
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-        if (rc != 0) {
-            pthread_cond_destroy(&s->cv);
-            pthread_mutex_destroy(&s->mu);
-            free(s);
-            f->sync_off = 1;
-            return;
-        }
-        f->sync = s;
+    if (!f->sync && !(f->sync = start_syncer(f->fd))) {
+        f->sync_off = 1; /* commit's fsync does it all */
+        return;
     }
     pthread_mutex_lock(&f->sync->mu);
     f->sync->pending = 1;
@@ -496,7 +498,7 @@ static int csv_field_slow(bl_atomic_file *f, const char *s)
 {
     size_t plain = strcspn(s, ",\"\r\n");
     if (!s[plain])
-        return append(f, s, plain + strlen(s + plain));
+        return append(f, s, plain);
     if (append(f, "\"", 1) != 0)
         return -1;
     for (const char *p = s; *p;) {
