@@ -881,6 +881,12 @@ bl_status bl_huffman_end(bl_huffman_stream *s, size_t *out_len, uint32_t *crc)
 
 bl_status bl_huffman_zlib(const uint8_t *in, size_t n, uint8_t *out, size_t cap, size_t *out_len)
 {
+    return bl_huffman_zlib_crc(in, n, out, cap, out_len, NULL);
+}
+
+bl_status bl_huffman_zlib_crc(const uint8_t *in, size_t n, uint8_t *out, size_t cap,
+                              size_t *out_len, uint32_t *crc)
+{
     if (out_len)
         *out_len = 0;
     if ((!in && n) || !out || !out_len)
@@ -896,7 +902,7 @@ bl_status bl_huffman_zlib(const uint8_t *in, size_t n, uint8_t *out, size_t cap,
         st = bl_huffman_block(&s, p, len, b + 1 == blocks);
         p += len;
     }
-    return st == BL_OK ? bl_huffman_end(&s, out_len, NULL) : st;
+    return st == BL_OK ? bl_huffman_end(&s, out_len, crc) : st;
 }
 
 size_t bl_huffman_split(size_t n, size_t *base, size_t *extra)

@@ -32,6 +32,11 @@ size_t bl_huffman_zlib_bound(size_t n);
  */
 bl_status bl_huffman_zlib(const uint8_t *in, size_t n, uint8_t *out, size_t cap, size_t *out_len);
 
+/* The same, also returning the CRC-32 of the input (as zlib's crc32(0, in,
+   n)) through *crc, computed block by block while the input is in cache. */
+bl_status bl_huffman_zlib_crc(const uint8_t *in, size_t n, uint8_t *out, size_t cap,
+                              size_t *out_len, uint32_t *crc);
+
 /* How bl_huffman_zlib cuts n input bytes into deflate blocks: returns their
    number; block b holds base + (b < extra) bytes, in order. */
 size_t bl_huffman_split(size_t n, size_t *base, size_t *extra);
